@@ -1,0 +1,177 @@
+"""Warm-up: build each profile's dependencies once, and capture the exact rustc command cargo uses.
+
+After warm-up a sample is checked by replaying that rustc command against the prebuilt
+dependencies (no cargo, no build-directory lock, one rustc per sample per core). The capture is
+done with ``RUSTC_WORKSPACE_WRAPPER``, which cargo calls for workspace members only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rustgate.cargo.templates import Profile
+from rustgate.cargo.toolchain import Toolchain
+from rustgate.paths import cache_dir
+
+PROBE_CRATE = "rustgate_probe"
+_PROBE_SOURCE = "// rustgate warm-up probe: each sample replaces this file.\n"
+_WRAPPER = """#!/bin/sh
+# rustgate capture: record the probe crate's rustc invocation, then run it unchanged.
+case " $* " in
+  *" --crate-name rustgate_probe "*)
+    printf '%s\\0' "$@" > "$RUSTGATE_CAPTURE_DIR/argv"
+    env -0 > "$RUSTGATE_CAPTURE_DIR/env"
+    pwd > "$RUSTGATE_CAPTURE_DIR/cwd" ;;
+esac
+exec "$@"
+"""
+
+
+# What cargo tells rustc about the package; never the user's CARGO_HOME or jobserver.
+_CAPTURED_ENV_PREFIXES = ("CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE")
+
+
+class WarmError(RuntimeError):
+    """Warm-up failed: an infrastructure failure, reported as ``error`` on every affected sample."""
+
+
+@dataclass(frozen=True)
+class WarmProfile:
+    """A warmed profile: where its dependencies live and how cargo invoked rustc on the probe."""
+
+    profile: str
+    root: Path
+    argv: list[str]
+    env: dict[str, str]
+    toolchain_key: str
+    lock_hash: str
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / "target"
+
+
+def warm_root(toolchain: Toolchain, base: Path | None = None) -> Path:
+    return (base or cache_dir()) / "warm" / toolchain.key
+
+
+def _state_file(root: Path) -> Path:
+    return root / "rustgate-warm.json"
+
+
+def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> WarmProfile | None:
+    """The warm state for ``profile`` if it is complete and current, else None."""
+    root = warm_root(toolchain, base) / profile.name
+    state_path = _state_file(root)
+    if not state_path.is_file():
+        return None
+    try:
+        state = json.loads(state_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if state.get("lock_hash") != profile.lock_hash or state.get("toolchain_key") != toolchain.key:
+        return None
+    warm = WarmProfile(
+        profile=profile.name,
+        root=root,
+        argv=list(state["argv"]),
+        env=dict(state["env"]),
+        toolchain_key=toolchain.key,
+        lock_hash=profile.lock_hash,
+    )
+    externs = [arg.split("=", 1)[1] for arg in warm.argv if "=" in arg and arg.endswith((".rmeta", ".rlib", ".so"))]
+    if not all(Path(path).exists() for path in externs):
+        return None
+    return warm
+
+
+def _prepare_package(profile: Profile, root: Path) -> None:
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "Cargo.toml").write_text(profile.manifest_text)
+    (root / "Cargo.lock").write_text(profile.lock_text)
+    (root / "src" / "lib.rs").write_text(_PROBE_SOURCE + f"// {time.time()}\n")
+
+
+def warm_profile(
+    profile: Profile,
+    toolchain: Toolchain,
+    base: Path | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> WarmProfile:
+    """Build ``profile``'s dependencies (``cargo check --locked``) and capture the probe's rustc call.
+
+    Idempotent: an already-warm profile returns at once. The first run downloads the pinned
+    crates; later checks never touch the network.
+    """
+    existing = load_warm(profile, toolchain, base)
+    if existing is not None:
+        return existing
+    root = warm_root(toolchain, base) / profile.name
+    _prepare_package(profile, root)
+    capture = root / "capture"
+    shutil.rmtree(capture, ignore_errors=True)
+    capture.mkdir()
+    wrapper = root / "capture-rustc.sh"
+    wrapper.write_text(_WRAPPER)
+    wrapper.chmod(0o755)
+
+    env = dict(os.environ)
+    env.update(
+        RUSTC=str(toolchain.rustc),
+        RUSTC_WORKSPACE_WRAPPER=str(wrapper),
+        RUSTGATE_CAPTURE_DIR=str(capture),
+        CARGO_TERM_COLOR="never",
+    )
+    env.pop("RUSTC_WRAPPER", None)
+    env.pop("CARGO_TARGET_DIR", None)
+    env.pop("CARGO_BUILD_TARGET_DIR", None)
+    total = _count_packages(profile)
+    argv = [str(toolchain.cargo), "check", "--locked", "--lib", "--message-format=json"]
+    proc = subprocess.Popen(
+        argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    done = 0
+    for line in proc.stdout:
+        if '"reason":"compiler-artifact"' in line:
+            done += 1
+            if on_progress is not None:
+                name = json.loads(line).get("target", {}).get("name", "?")
+                on_progress(name, done, total)
+    stderr = proc.stderr.read()
+    if proc.wait() != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {proc.returncode}):\n{tail}")
+    if not (capture / "argv").is_file():
+        raise WarmError(f"warm-up of profile {profile.name!r}: cargo never invoked rustc on the probe crate")
+    args = (capture / "argv").read_bytes().decode().split("\0")[:-1]
+    captured_env = dict(
+        item.split("=", 1) for item in (capture / "env").read_bytes().decode().split("\0") if "=" in item
+    )
+    state = {
+        "profile": profile.name,
+        "argv": args[1:],  # args[0] is the rustc path cargo handed the wrapper
+        "env": {k: v for k, v in captured_env.items() if k.startswith(_CAPTURED_ENV_PREFIXES)},
+        "toolchain_key": toolchain.key,
+        "toolchain": toolchain.version,
+        "lock_hash": profile.lock_hash,
+        "warmed_at": time.time(),
+    }
+    tmp = _state_file(root).with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    os.replace(tmp, _state_file(root))
+    warm = load_warm(profile, toolchain, base)
+    if warm is None:
+        raise WarmError(f"warm-up of profile {profile.name!r} left an incomplete state in {root}")
+    return warm
+
+
+def _count_packages(profile: Profile) -> int:
+    return max(1, profile.lock_text.count("[[package]]"))

@@ -1,0 +1,76 @@
+"""Progress that suits where it is shown: a rich bar on a terminal, plain lines in logs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class RateColumn(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task):  # type: ignore[no-untyped-def,override]
+        speed = task.finished_speed or task.speed
+        return super().render(task) if speed is None else f"{speed:.1f}/s"
+
+
+class Reporter:
+    """``advance(label)`` once per finished item; draws a bar only when stderr is a terminal."""
+
+    def __init__(self, description: str, total: int, *, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.total = total
+        self.done = 0
+        self.description = description
+        self.started = time.monotonic()
+        self._progress: Progress | None = None
+        if self.console.is_terminal and sys.stderr.isatty():
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                RateColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self) -> Reporter:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def advance(self, label: str) -> None:
+        self.done += 1
+        if self._progress is not None:
+            self._progress.advance(self._task)
+            return
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        print(
+            f"[{self.done}/{self.total}] {label} ({rate:.1f}/s, eta {eta:.0f}s)",
+            file=sys.stderr,
+            flush=True,
+        )

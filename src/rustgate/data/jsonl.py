@@ -1,0 +1,102 @@
+"""Read canonical JSONL records, reporting each bad line by file, line and id, losing no good one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from rustgate.records import Record
+
+
+@dataclass(frozen=True)
+class InputError:
+    """A record that could not be read; ``str()`` is the ``file:line: id: message`` users see."""
+
+    file: str
+    line: int
+    record_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        rid = self.record_id if self.record_id is not None else "<no id>"
+        return f"{self.file}:{self.line}: {rid}: {self.message}"
+
+
+@dataclass
+class LoadedRecord:
+    record: Record
+    file: str
+    line: int
+
+
+@dataclass
+class ReadResult:
+    records: list[LoadedRecord] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    def extend(self, other: ReadResult) -> None:
+        self.records.extend(other.records)
+        self.errors.extend(other.errors)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "record"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InputError(file, line, None, f"not valid UTF-8 (byte {exc.start})")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return InputError(file, line, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(obj, dict):
+        return InputError(file, line, None, "a record must be a JSON object")
+    rid = obj.get("id")
+    rid_text = str(rid) if rid is not None else None
+    try:
+        record = Record.model_validate(obj)
+    except ValidationError as exc:
+        return InputError(file, line, rid_text, _validation_message(exc))
+    return LoadedRecord(record, file, line)
+
+
+def read_jsonl(path: str | Path) -> ReadResult:
+    """Every line of ``path``: good records kept, bad ones reported, duplicate ids refused."""
+    result = ReadResult()
+    name = str(path)
+    seen: dict[str, int] = {}
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            parsed = parse_line(raw.rstrip(b"\r\n"), name, number)
+            if isinstance(parsed, InputError):
+                result.errors.append(parsed)
+                continue
+            rid = parsed.record.id
+            if rid in seen:
+                result.errors.append(
+                    InputError(name, number, rid, f"duplicate id (first seen on line {seen[rid]})")
+                )
+                continue
+            seen[rid] = number
+            result.records.append(parsed)
+    return result
+
+
+def read_many(paths: Iterable[str | Path]) -> ReadResult:
+    result = ReadResult()
+    for path in paths:
+        result.extend(read_jsonl(path))
+    return result

@@ -1,0 +1,133 @@
+"""The one record type that flows record -> gates -> ledger -> dataset -> trainer.
+
+A dataset row is Hugging Face chat form (``id``, ``messages``, optional ``crate`` and ``meta``);
+gate outcomes ride along on the same record under ``gates`` so nothing downstream has to
+re-join them by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Crate = Literal["axum", "leptos", "rig", "rust"]
+CRATES: tuple[Crate, ...] = ("axum", "leptos", "rig", "rust")
+Role = Literal["system", "user", "assistant"]
+Verdict = Literal["pass", "fail", "rejected", "timeout", "error"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str
+
+
+class Diagnostic(BaseModel):
+    """One compiler (or gate) message, positioned in the sample's own code."""
+
+    level: str
+    code: str | None = None
+    message: str
+    line: int | None = None
+    column: int | None = None
+    file: str | None = None
+    rendered: str | None = None
+
+    def short(self) -> str:
+        where = f"{self.line}:{self.column}: " if self.line is not None else ""
+        code = f"[{self.code}] " if self.code else ""
+        return f"{where}{self.level}: {code}{self.message}"
+
+
+class GateResult(BaseModel):
+    """What one gate said about one record.
+
+    ``verdict == "error"`` means our infrastructure failed (toolchain missing, API down):
+    it is never a pass and never a fail of the sample.
+    """
+
+    gate: str
+    verdict: Verdict
+    version: str
+    reason: str | None = None
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    scores: dict[str, float] | None = None
+    duration_s: float = 0.0
+    cached: bool = False
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+class Record(BaseModel):
+    """A canonical dataset row plus the verdicts the gates gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    crate: Crate | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    gates: dict[str, GateResult] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("id must not be blank")
+        return value
+
+    @model_validator(mode="after")
+    def _has_an_answer(self) -> Record:
+        if not any(m.role == "assistant" for m in self.messages):
+            raise ValueError("messages has no assistant turn")
+        if not any(m.role == "user" for m in self.messages):
+            raise ValueError("messages has no user turn")
+        return self
+
+    @property
+    def prompt(self) -> str:
+        """The last user turn: the instruction the answer responds to."""
+        return next(m.content for m in reversed(self.messages) if m.role == "user")
+
+    @property
+    def answer(self) -> str:
+        """The last assistant turn: the markdown answer the gates judge."""
+        return next(m.content for m in reversed(self.messages) if m.role == "assistant")
+
+    def with_gate(self, result: GateResult) -> Record:
+        return self.model_copy(update={"gates": {**self.gates, result.gate: result}})
+
+    def passed(self, gates: list[str] | tuple[str, ...]) -> bool:
+        return all(g in self.gates and self.gates[g].passed for g in gates)
+
+    def content_hash(self) -> str:
+        return content_hash(self.messages, self.crate)
+
+    def to_row(self, *, with_gates: bool = False) -> dict[str, Any]:
+        """The JSON line for this record; gate results only when asked."""
+        row: dict[str, Any] = {"id": self.id, "messages": [m.model_dump() for m in self.messages]}
+        if self.crate is not None:
+            row["crate"] = self.crate
+        if self.meta:
+            row["meta"] = self.meta
+        if with_gates and self.gates:
+            row["gates"] = {k: v.model_dump(exclude_defaults=True) for k, v in self.gates.items()}
+        return row
+
+
+def content_hash(messages: list[Message], crate: str | None) -> str:
+    """A stable hash of what a record says (not its id, meta or verdicts).
+
+    Manifests store it so a record edited after gating is caught.
+    """
+    payload = {"crate": crate, "messages": [[m.role, m.content] for m in messages]}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
