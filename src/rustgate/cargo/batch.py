@@ -35,8 +35,8 @@ def batch_manifest(profile: Profile, sources: Sequence[CrateSource]) -> str:
     doc = tomlkit.parse(profile.manifest_text)
     package = doc["package"]
     for key in ("autobins", "autoexamples", "autotests", "autobenches", "autolib"):
-        package[key] = False  # type: ignore[index]
-    package["build"] = False  # type: ignore[index]
+        package[key] = False
+    package["build"] = False
     if "lib" in doc:
         del doc["lib"]
     bins = tomlkit.aot()
@@ -93,11 +93,19 @@ def check_batch(
             "CARGO_TERM_COLOR": "never",
         }
         argv = [
-            str(toolchain.cargo), "check", "--frozen", "--keep-going", "--bins", "--examples",
+            str(toolchain.cargo),
+            "check",
+            "--frozen",
+            "--keep-going",
+            "--bins",
+            "--examples",
             "--message-format=json",
         ]
         wrapped = wrap(
-            argv, cwd=root, env=env, read_only=[toolchain.sysroot],
+            argv,
+            cwd=root,
+            env=env,
+            read_only=[toolchain.sysroot],
             writable=[root, warm.target_dir, cargo_home],
         )
         batch_limits = Limits(limits.timeout_s * len(todo), limits.memory_mb, limits.max_output_mb)

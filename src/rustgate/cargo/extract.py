@@ -17,9 +17,7 @@ from rustgate.records import Record
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$", re.M)
 _RUST_INFOS = {"rust", "rs"}
-_PATH_HEADER = re.compile(
-    r"^\s*//+\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>[\w./-]+\.rs)\s*$", re.IGNORECASE
-)
+_PATH_HEADER = re.compile(r"^\s*//+\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>[\w./-]+\.rs)\s*$", re.IGNORECASE)
 _FN_MAIN = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?(?:async\s+)?fn\s+main\s*\(", re.M)
 _USE_ROOT = re.compile(r"(?:^|[^\w:])(?:use\s+|::)?\b(axum|axum_extra|leptos(?:_router|_meta)?|rig)::")
 

@@ -8,6 +8,7 @@ a wall-time and address-space limit, and on overrun its whole process group is k
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -84,11 +85,16 @@ def _normalise(path: PurePosixPath) -> str | None:
     return "/".join(parts)
 
 
+def _which(tool: str) -> str | None:
+    """System tools are looked up on PATH and in the standard places, whatever PATH holds."""
+    return shutil.which(tool, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/bin"]))
+
+
 def bubblewrap() -> str | None:
     """The bwrap binary unless disabled with ``RUSTGATE_SANDBOX=none``."""
     if os.environ.get("RUSTGATE_SANDBOX", "").lower() == "none":
         return None
-    return shutil.which("bwrap")
+    return _which("bwrap")
 
 
 def _system_binds() -> list[str]:
@@ -136,7 +142,7 @@ def _with_rlimits(argv: Sequence[str], limits: Limits) -> list[str]:
     """
     memory = limits.memory_mb * 1024 * 1024
     output = limits.max_output_mb * 1024 * 1024
-    prlimit = shutil.which("prlimit")
+    prlimit = _which("prlimit")
     if prlimit is None:
         raise FileNotFoundError("prlimit (util-linux) is required to limit the compiler's memory")
     return [prlimit, f"--as={memory}", "--core=0", f"--fsize={output}", "--", *argv]
@@ -173,7 +179,5 @@ def run_limited(argv: Sequence[str], *, cwd: Path, env: dict[str, str], limits: 
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

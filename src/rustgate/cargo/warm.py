@@ -134,9 +134,7 @@ def warm_profile(
     env.pop("CARGO_BUILD_TARGET_DIR", None)
     total = _count_packages(profile)
     argv = [str(toolchain.cargo), "check", "--locked", "--lib", "--message-format=json"]
-    proc = subprocess.Popen(
-        argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     done = 0
     for line in proc.stdout:

@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from rustgate.cargo.sandbox import bubblewrap
 from rustgate.cli.progress import Reporter
 from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
@@ -21,7 +22,7 @@ from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
 EXIT_OK, EXIT_NOT_ALL_PASS, EXIT_INPUT = 0, 1, 2
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="compile-check the answers in JSONL datasets")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of canonical records")
     parser.add_argument("--report-json", metavar="OUT", help="write per-record verdicts and a summary here")
@@ -47,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"{error}", file=sys.stderr)
     records = [item.record for item in loaded.records]
+    if bubblewrap() is None:
+        print(
+            "rustgate check: note: bubblewrap (bwrap) not found; samples compile with a scrubbed environment"
+            " and limits but without filesystem/network namespaces (see docs/compile-gate.md)",
+            file=sys.stderr,
+        )
     ledger = None if args.no_cache else Ledger(args.ledger) if args.ledger else Ledger()
     gate = CompileGate(
         profile=args.profile,
@@ -110,7 +117,8 @@ def print_summary(records: list[Record], summary: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column == "crate" else "right")
     for crate, row in summary["by_crate"].items():
         table.add_row(
-            crate, *(str(row[k]) for k in ("total", "pass", "fail", "rejected", "timeout", "error")),
+            crate,
+            *(str(row[k]) for k in ("total", "pass", "fail", "rejected", "timeout", "error")),
             f"{row['pass_rate']:.0%}",
         )
     console.print(table)

@@ -11,20 +11,22 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 
 class RateColumn(TextColumn):
     def __init__(self) -> None:
         super().__init__("")
 
-    def render(self, task):  # type: ignore[no-untyped-def,override]
+    def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return super().render(task) if speed is None else f"{speed:.1f}/s"
+        return Text("") if speed is None else Text(f"{speed:.1f}/s")
 
 
 class Reporter:
@@ -36,6 +38,7 @@ class Reporter:
         self.done = 0
         self.description = description
         self.started = time.monotonic()
+        self._last_line = 0.0
         self._progress: Progress | None = None
         if self.console.is_terminal and sys.stderr.isatty():
             self._progress = Progress(
@@ -66,7 +69,11 @@ class Reporter:
         if self._progress is not None:
             self._progress.advance(self._task)
             return
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        if self.done < self.total and now - self._last_line < 2.0:
+            return  # plain logs get a line every two seconds, not one per item
+        self._last_line = now
+        elapsed = now - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         print(

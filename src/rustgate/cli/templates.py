@@ -14,7 +14,7 @@ from rustgate.cargo.toolchain import ToolchainError, detect_toolchain
 from rustgate.cargo.warm import load_warm
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("templates", help="list the cargo profiles and their pinned crates")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)

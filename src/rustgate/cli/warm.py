@@ -12,7 +12,7 @@ from rustgate.cargo.warm import WarmError, load_warm, warm_profile
 from rustgate.cli.progress import Reporter
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("warm", help="build the pinned dependencies of each profile once (needs network once)")
     parser.add_argument("profiles", nargs="*", metavar="PROFILE", help="profiles to warm (default: all)")
     parser.set_defaults(func=run)

@@ -62,8 +62,13 @@ class CompileGate(Gate):
 
     def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain) -> str:
         return stable_hash(
-            "compile", self.version, source.profile, source.kind, sorted(source.files.items()),
-            toolchain.verbose_version, profile.lock_hash,
+            "compile",
+            self.version,
+            source.profile,
+            source.kind,
+            sorted(source.files.items()),
+            toolchain.verbose_version,
+            profile.lock_hash,
         )
 
     def check(self, records: Sequence[Record], on_result: OnResult | None = None) -> list[GateResult]:
@@ -164,9 +169,7 @@ class CompileGate(Gate):
             by_profile.setdefault(sources[key].profile, []).append(key)
         for name, group in by_profile.items():
             try:
-                outcomes = check_batch(
-                    [sources[k] for k in group], profiles[name], warm[name], toolchain, self.limits
-                )
+                outcomes = check_batch([sources[k] for k in group], profiles[name], warm[name], toolchain, self.limits)
             except OSError as exc:
                 outcomes = [CheckOutcome("error", reason=f"could not run cargo: {exc}")] * len(group)
             for key, outcome in zip(group, outcomes, strict=True):
@@ -189,7 +192,10 @@ class CompileGate(Gate):
 
     def _rejected(self, rejection: Rejection, toolchain: Toolchain) -> GateResult:
         return GateResult(
-            gate=self.name, verdict="rejected", version=self.version, reason=rejection.reason,
+            gate=self.name,
+            verdict="rejected",
+            version=self.version,
+            reason=rejection.reason,
             details=self._details(rejection.profile, toolchain),
         )
 

@@ -1,0 +1,254 @@
+"""Compile-gate throughput, side by side in one run: naive cargo, rustgate, and the rustc floor.
+
+    python bench/compile_gate.py [--per-crate 20] [--cache-records 1000]
+
+naive     a fresh scratch Cargo project per sample, one shared (warm) target dir, sequential
+          ``cargo check``: what a script around cargo does.
+rustgate  ``CompileGate`` (rustc replay, sandboxed, all cores), cache off.
+floor     the bare rustc time of the sample crates alone (no sandbox, no Python), summed and
+          divided by the cores: no checker can beat it.
+
+Each phase runs in its own child process so peak memory (max RSS of any process it spawned)
+is measured per phase. The last line is ``ratio_vs_naive=X ratio_vs_floor=Y``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from corpus import AXUM, LEPTOS, RIG, Sample  # noqa: E402
+
+from rustgate.cargo.extract import CrateSource, extract_crate  # noqa: E402
+from rustgate.cargo.replay import replay_argv, sample_env, write_sample  # noqa: E402
+from rustgate.cargo.templates import load_profiles  # noqa: E402
+from rustgate.cargo.toolchain import detect_toolchain  # noqa: E402
+from rustgate.cargo.warm import warm_profile  # noqa: E402
+from rustgate.gates.compile import CompileGate  # noqa: E402
+from rustgate.ledger import Ledger  # noqa: E402
+from rustgate.records import Record  # noqa: E402
+
+
+def samples(per_crate: int) -> list[Record]:
+    """``per_crate`` distinct records per framework: corpus samples made unique by a suffix."""
+    records = []
+    for group in (AXUM, LEPTOS, RIG):
+        for i in range(per_crate):
+            base: Sample = group[i % len(group)]
+            row = base.row()
+            row["id"] = f"{base.id}-{i}"
+            answer = row["messages"][1]["content"]  # type: ignore[index]
+            suffix = f"\npub fn bench_variant_{i}() -> u32 {{ {i} }}\n```\n"
+            row["messages"][1]["content"] = answer.rstrip().removesuffix("```") + suffix  # type: ignore[index]
+            records.append(Record.model_validate(row))
+    return records
+
+
+def sources(records: list[Record]) -> list[CrateSource]:
+    profiles = load_profiles()
+    out = []
+    for record in records:
+        source = extract_crate(record, profiles)
+        assert isinstance(source, CrateSource), source
+        out.append(source)
+    return out
+
+
+def phase_naive(records: list[Record]) -> dict[str, float]:
+    toolchain = detect_toolchain()
+    profiles = load_profiles()
+    work = Path(tempfile.mkdtemp(prefix="bench-naive-"))
+    passed = 0
+    started = time.perf_counter()
+    for index, source in enumerate(sources(records)):
+        warm = warm_profile(profiles[source.profile], toolchain)
+        project = work / f"p{index}"
+        for relative, text in source.files.items():
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_text(text)
+        manifest = profiles[source.profile].manifest_text
+        if source.kind == "bin":
+            manifest = manifest.replace('[lib]\npath = "src/lib.rs"\n', "")
+        (project / "Cargo.toml").write_text(manifest)
+        (project / "Cargo.lock").write_text(profiles[source.profile].lock_text)
+        env = {**os.environ, "CARGO_TARGET_DIR": str(warm.target_dir), "RUSTC": str(toolchain.rustc)}
+        done = subprocess.run(
+            [str(toolchain.cargo), "check", "--offline", "--locked", "--message-format=json", "-q"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        passed += done.returncode == 0
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(work, ignore_errors=True)
+    return {"seconds": elapsed, "passed": passed}
+
+
+def phase_rustgate(records: list[Record]) -> dict[str, float]:
+    started = time.perf_counter()
+    results = CompileGate(use_cache=False).check(records)
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "passed": sum(r.verdict == "pass" for r in results)}
+
+
+def phase_floor(records: list[Record]) -> dict[str, float]:
+    """Bare rustc per sample, sequential; the sum over cores is the floor."""
+    toolchain = detect_toolchain()
+    profiles = load_profiles()
+    total = 0.0
+    passed = 0
+    for source in sources(records):
+        warm = warm_profile(profiles[source.profile], toolchain)
+        root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
+        write_sample(root, source, profiles[source.profile].manifest_text)
+        argv = [str(toolchain.rustc), *replay_argv(warm, source, root / "out")]
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=root, env=sample_env(warm, root), capture_output=True, check=False)
+        total += time.perf_counter() - started
+        passed += done.returncode == 0
+        shutil.rmtree(root, ignore_errors=True)
+    return {"seconds": total / (os.cpu_count() or 1), "rustc_seconds": total, "passed": passed}
+
+
+def phase_cache(count: int) -> dict[str, float]:
+    """Check ``count`` distinct small records once, then time the unchanged re-check."""
+    rows = []
+    for i in range(count):
+        code = f"pub fn value_{i}() -> u64 {{ {i} * 2 }}\n"
+        rows.append(
+            Record.model_validate(
+                {
+                    "id": f"cached-{i}",
+                    "crate": "rust",
+                    "messages": [
+                        {"role": "user", "content": "q"},
+                        {"role": "assistant", "content": f"```rust\n{code}```"},
+                    ],
+                }
+            )
+        )
+    path = Path(tempfile.mkdtemp(prefix="bench-ledger-")) / "ledger.sqlite3"
+    with Ledger(path) as ledger:
+        first_started = time.perf_counter()
+        CompileGate(ledger=ledger).check(rows)
+        first = time.perf_counter() - first_started
+    with Ledger(path) as ledger:  # a fresh process-like handle, as a rerun would have
+        started = time.perf_counter()
+        results = CompileGate(ledger=ledger).check(rows)
+        elapsed = time.perf_counter() - started
+    assert all(r.cached for r in results)
+    return {"seconds": elapsed, "first_seconds": first, "passed": sum(r.verdict == "pass" for r in results)}
+
+
+PHASES = {"naive": phase_naive, "rustgate": phase_rustgate, "floor": phase_floor}
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of ``root`` and every descendant, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[pid] = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    total = 0
+    for pid, kib in rss.items():
+        walk = pid
+        while walk not in (0, 1, root) and walk in parents:
+            walk = parents[walk]
+        if walk == root:
+            total += kib
+    return total
+
+
+class PeakMemory(threading.Thread):
+    """Samples the whole process tree's RSS: concurrent compilers count together."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_kib = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak_kib = max(self.peak_kib, _tree_rss_kib(os.getpid()))
+            self.stop.wait(0.02)
+
+
+def child(phase: str, per_crate: int, cache_records: int) -> None:
+    sampler = PeakMemory()
+    sampler.start()
+    result = phase_cache(cache_records) if phase == "cache" else PHASES[phase](samples(per_crate))
+    sampler.stop.set()
+    sampler.join()
+    result["peak_rss_mb"] = sampler.peak_kib / 1024
+    print(json.dumps(result))
+
+
+def run_phase(phase: str, args: argparse.Namespace) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--phase",
+        phase,
+        "--per-crate",
+        str(args.per_crate),
+        "--cache-records",
+        str(args.cache_records),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-crate", type=int, default=20, help="samples per framework (3 frameworks)")
+    parser.add_argument("--cache-records", type=int, default=1000)
+    parser.add_argument("--phase", choices=[*PHASES, "cache"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        child(args.phase, args.per_crate, args.cache_records)
+        return
+    toolchain = detect_toolchain()
+    for profile in load_profiles().values():
+        warm_profile(profile, toolchain)
+    n = 3 * args.per_crate
+    print(f"{n} samples (axum, leptos, rig x {args.per_crate}), {os.cpu_count()} cores, {toolchain.version}")
+    results = {phase: run_phase(phase, args) for phase in ("naive", "rustgate", "floor")}
+    for phase, result in results.items():
+        print(
+            f"{phase:9s} {n / result['seconds']:7.2f} samples/s  {result['seconds']:7.2f}s  "
+            f"passed {int(result['passed'])}/{n}  peak_rss {result['peak_rss_mb']:.0f} MiB"
+        )
+    cache = run_phase("cache", args)
+    print(
+        f"cache     re-check of {args.cache_records} unchanged records: {cache['seconds']:.3f}s "
+        f"(first check {cache['first_seconds']:.1f}s)"
+    )
+    ratio_naive = results["naive"]["seconds"] / results["rustgate"]["seconds"]
+    ratio_floor = results["rustgate"]["seconds"] / results["floor"]["seconds"]
+    print(f"ratio_vs_naive={ratio_naive:.2f} ratio_vs_floor={ratio_floor:.2f}")
+
+
+if __name__ == "__main__":
+    main()

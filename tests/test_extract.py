@@ -1,0 +1,94 @@
+"""From markdown answer to crate: blocks, file headers, profiles, refused dependencies."""
+
+from __future__ import annotations
+
+from rustgate.cargo.extract import CrateSource, Rejection, code_blocks, extract_crate, guess_profile
+from rustgate.cargo.templates import load_profiles
+from rustgate.records import Record
+
+PROFILES = load_profiles()
+
+
+def record(answer: str, crate: str | None = None) -> Record:
+    row: dict[str, object] = {
+        "id": "r1",
+        "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": answer}],
+    }
+    if crate:
+        row["crate"] = crate
+    return Record.model_validate(row)
+
+
+def crate_of(answer: str, crate: str | None = None) -> CrateSource:
+    source = extract_crate(record(answer, crate), PROFILES)
+    assert isinstance(source, CrateSource), source
+    return source
+
+
+def test_blocks_in_order_form_one_crate() -> None:
+    source = crate_of("a\n```rust\npub struct A;\n```\ntext\n```rs\npub fn f() -> A { A }\n```\n")
+    assert source.kind == "lib"
+    assert source.files == {"src/lib.rs": "pub struct A;\n\npub fn f() -> A { A }\n"}
+
+
+def test_fn_main_makes_a_bin() -> None:
+    source = crate_of("```rust\n#[tokio::main]\nasync fn main() {}\n```")
+    assert source.kind == "bin" and source.root_file == "src/main.rs"
+
+
+def test_path_headers_place_files() -> None:
+    answer = (
+        "```rust\n// src/main.rs\nmod routes;\nfn main() { routes::hi(); }\n```\n"
+        "```rust\n// File: routes.rs\npub fn hi() {}\n```\n"
+    )
+    source = crate_of(answer)
+    assert source.kind == "bin"
+    assert set(source.files) == {"src/main.rs", "src/routes.rs"}
+    assert source.files["src/routes.rs"].startswith("// File: routes.rs")
+
+
+def test_header_outside_the_crate_is_not_a_path() -> None:
+    source = crate_of("```rust\n// ../../etc/evil.rs\npub fn f() {}\n```")
+    assert set(source.files) == {"src/lib.rs"}
+
+
+def test_module_files_only_get_a_generated_root() -> None:
+    source = crate_of("```rust\n// src/a.rs\npub fn a() {}\n```\n```rust\n// src/b.rs\npub fn b() {}\n```")
+    assert source.files["src/lib.rs"] == "pub mod a;\npub mod b;\n"
+
+
+def test_build_rs_is_dropped() -> None:
+    source = crate_of("```rust\n// build.rs\nfn main() {}\n```\n```rust\n// src/lib.rs\npub fn f() {}\n```")
+    assert set(source.files) == {"src/lib.rs"}
+
+
+def test_profile_from_crate_field_then_use_paths() -> None:
+    assert crate_of("```rust\nuse axum::Router;\n```").profile == "axum"
+    assert crate_of("```rust\nuse leptos::prelude::*;\n```").profile == "leptos"
+    assert crate_of("```rust\nuse rig::completion::Prompt;\n```").profile == "rig"
+    assert crate_of("```rust\nuse std::fmt;\n```").profile == "rust"
+    assert crate_of("```rust\nuse std::fmt;\n```", crate="axum").profile == "axum"
+    assert guess_profile("let x = axum_extra::TypedHeader;") == "axum"
+
+
+def test_dependency_outside_pins_is_rejected_by_name() -> None:
+    answer = '```toml\n[dependencies]\naxum = "0.8"\nsqlx = "0.8"\n```\n```rust\nuse axum::Router;\n```'
+    rejection = extract_crate(record(answer), PROFILES)
+    assert isinstance(rejection, Rejection)
+    assert "'sqlx'" in rejection.reason and rejection.profile == "axum"
+
+
+def test_pinned_dependencies_are_accepted_under_either_name() -> None:
+    toml = '```toml\n[dependencies]\nrig-core = "0.13"\ntokio = { version = "1" }\n```\n'
+    answer = toml + "```rust\nuse rig::agent::Agent;\n```"
+    assert crate_of(answer).profile == "rig"
+
+
+def test_no_code_is_rejected() -> None:
+    rejection = extract_crate(record("Use a HashMap.\n```text\nnot code\n```"), PROFILES)
+    assert isinstance(rejection, Rejection) and rejection.reason.startswith("no code")
+
+
+def test_longer_fences_and_tildes() -> None:
+    blocks = code_blocks('````rust\nlet s = "```";\n````\n~~~toml\n[a]\n~~~\n')
+    assert [(b.info, b.body) for b in blocks] == [("rust", 'let s = "```";\n'), ("toml", "[a]\n")]
