@@ -1,0 +1,132 @@
+"""Builders shared by the arcwright_train tests: gated dataset folders and a tiny offline Gemma 4.
+
+Imported by the other ``test_train_*`` modules; it holds no tests itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rustgate.records import GateResult, Message, Record
+
+CRATES = ("axum", "leptos", "rig", "rust")
+# Tokens the Gemma 4 chat template emits; each becomes one special token of the tiny tokenizer.
+GEMMA4_SPECIALS = [
+    "<pad>", "<eos>", "<bos>", "<unk>", "<|turn>", "<turn|>", "<|channel>", "<channel|>", "<|think|>",
+    "<|image|>", "<|audio|>", "<|video|>", "<|tool>", "<tool|>", "<|tool_call>", "<tool_call|>",
+    "<|tool_response>", "<tool_response|>", '<|"|>',
+]  # fmt: skip
+
+
+def make_record(index: int, *, crate: str | None = None, verdicts: dict[str, str] | None = None) -> Record:
+    """A small chat record with the gates' verdicts attached (all pass unless told otherwise)."""
+    crate = crate or CRATES[index % len(CRATES)]
+    record = Record(
+        id=f"{crate}-{index:04d}",
+        crate=crate,
+        messages=[
+            Message(role="system", content="You write idiomatic Rust."),
+            Message(role="user", content=f"Write a function returning {index}."),
+            Message(role="assistant", content=f"```rust\nfn value() -> u32 {{ {index} }}\n```"),
+        ],
+    )
+    for gate, verdict in (verdicts or {"compile": "pass", "judge": "pass"}).items():
+        record = record.with_gate(GateResult(gate=gate, verdict=verdict, version="1"))
+    return record
+
+
+def write_dataset(
+    folder: Path,
+    train: list[Record],
+    test: list[Record],
+    *,
+    required_gates: tuple[str, ...] = ("compile", "judge"),
+    unlisted: tuple[str, ...] = (),
+) -> Path:
+    """A rustgate dataset folder (splits + manifest.json), as ``rustgate build`` writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries: list[dict[str, Any]] = []
+    for split, records in (("train", train), ("test", test)):
+        with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record.to_row(with_gates=True)) + "\n")
+                if record.id in unlisted:
+                    continue
+                entries.append(
+                    {
+                        "id": record.id,
+                        "split": split,
+                        "crate": record.crate,
+                        "content_hash": record.content_hash(),
+                        "gates": {g: {"verdict": r.verdict, "version": r.version} for g, r in record.gates.items()},
+                    }
+                )
+    manifest = {
+        "format": "rustgate-dataset/1",
+        "created_at": "2026-11-27T02:00:00Z",
+        "required_gates": list(required_gates),
+        "splits": {
+            "train": {"file": "train.jsonl", "count": len(train)},
+            "test": {"file": "test.jsonl", "count": len(test)},
+        },
+        "records": entries,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
+
+
+def tamper(folder: Path, split: str, record_id: str, new_answer: str) -> None:
+    """Edit one record's answer after gating, leaving the manifest as it was."""
+    path = folder / f"{split}.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["id"] == record_id:
+            row["messages"][-1]["content"] = new_answer
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def build_tiny_gemma4(target: Path) -> Path:
+    """A randomly initialised ~34k-parameter Gemma 4 text model + byte-level tokenizer, saved offline.
+
+    The tokenizer carries TRL's copy of the real Gemma 4 chat template, so prompt/completion
+    rendering and masking are exercised exactly as for the real model.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import Gemma4ForCausalLM, Gemma4TextConfig, PreTrainedTokenizerFast
+    from trl.chat_template_utils import gemma4_v5_chat_template
+
+    vocab = {token: i for i, token in enumerate(GEMMA4_SPECIALS)}
+    for char in sorted(pre_tokenizers.ByteLevel.alphabet()):
+        vocab[char] = len(vocab)
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens(GEMMA4_SPECIALS)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<bos>", eos_token="<turn|>", pad_token="<pad>", unk_token="<unk>"
+    )
+    tokenizer.chat_template = gemma4_v5_chat_template
+    popped: dict[str, Any] = {"global_head_dim": 16}  # full-attention head size, read from kwargs
+    config = Gemma4TextConfig(
+        vocab_size=len(vocab),
+        vocab_size_per_layer_input=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        **popped,
+        hidden_size_per_layer_input=8,
+        sliding_window=16,
+        max_position_embeddings=1024,
+        layer_types=["sliding_attention", "full_attention"],
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=vocab["<turn|>"],
+        bos_token_id=vocab["<bos>"],
+    )
+    Gemma4ForCausalLM(config).save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
