@@ -114,7 +114,7 @@ def phase_floor(records: list[Record]) -> dict[str, float]:
         warm = warm_profile(profiles[source.profile], toolchain)
         root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
         write_sample(root, source, profiles[source.profile].manifest_text)
-        argv = [str(toolchain.rustc), *replay_argv(warm, source, root / "out")]
+        argv = [str(toolchain.rustc), *replay_argv(warm, source.root_file, source.kind, root / "out")]
         started = time.perf_counter()
         done = subprocess.run(argv, cwd=root, env=sample_env(warm, root), capture_output=True, check=False)
         total += time.perf_counter() - started

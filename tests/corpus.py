@@ -838,4 +838,31 @@ pub const N: u64 = bomb!(a a a a a a a a a a a a a a a a a a a a a a a a a a a a
     ),
 ]
 
-ALL = AXUM + LEPTOS + RIG + RUST + HOSTILE
+LIB_BIN_MAIN = "```rust\n// src/main.rs\nuse shop::{total, Item};\n\nfn main() {\n{body}\n}\n```\n"
+LIB_BIN_LIB = (
+    "```rust\n// src/lib.rs\npub struct Item { pub cents: u64 }\n\n"
+    "pub fn total(items: &[Item]) -> u64 { items.iter().map(|i| i.cents).sum() }\n```\n"
+)
+
+# Answers laid out as a package with both src/lib.rs and src/main.rs: the binary is checked
+# against the library under the name main.rs uses for it (the batch cross-check sees the lib only).
+LIB_BIN = [
+    Sample(
+        "rust-lib-bin-good",
+        "rust",
+        "pass",
+        None,
+        LIB_BIN_LIB + LIB_BIN_MAIN.replace("{body}", '    println!("{}", total(&[Item { cents: 5 }]));'),
+        "a package with a library and a binary",
+    ),
+    Sample(
+        "rust-lib-bin-bad-main",
+        "rust",
+        "fail",
+        "E0308",
+        LIB_BIN_LIB + LIB_BIN_MAIN.replace("{body}", "    let t: String = total(&[Item { cents: 5 }]);"),
+        "the binary misuses its library",
+    ),
+]
+
+ALL = AXUM + LEPTOS + RIG + RUST + LIB_BIN + HOSTILE

@@ -92,3 +92,14 @@ def test_no_code_is_rejected() -> None:
 def test_longer_fences_and_tildes() -> None:
     blocks = code_blocks('````rust\nlet s = "```";\n````\n~~~toml\n[a]\n~~~\n')
     assert [(b.info, b.body) for b in blocks] == [("rust", 'let s = "```";\n'), ("toml", "[a]\n")]
+
+
+def test_lib_and_bin_keep_both_and_name_the_library() -> None:
+    answer = (
+        "```rust\n// src/lib.rs\npub fn hi() {}\n```\n"
+        "```rust\n// src/main.rs\nuse std::env;\nuse tokio::time;\nuse my_app::hi;\nfn main() { hi(); }\n```\n"
+    )
+    source = crate_of(answer)
+    assert source.kind == "lib" and set(source.files) == {"src/lib.rs", "src/main.rs"}
+    assert source.library_name == "my_app"
+    assert crate_of("```rust\nfn main() {}\n```").library_name is None

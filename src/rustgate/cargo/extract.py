@@ -45,6 +45,8 @@ class CrateSource:
     profile: str
     kind: str  # "bin" or "lib"
     files: dict[str, str] = field(default_factory=dict)
+    # Set for a lib+bin answer: the name src/main.rs uses for the library (checked after it).
+    library_name: str | None = None
 
     @property
     def root_file(self) -> str:
@@ -157,9 +159,26 @@ def extract_crate(record: Record, profiles: dict[str, Profile], profile: str | N
         # Only module files were given: declare each as a module of the crate root.
         mods = [PurePosixPath(p).stem for p in merged if PurePosixPath(p).parent == PurePosixPath("src")]
         merged[root] = "".join(f"pub mod {m};\n" for m in mods)
+    library_name = None
     if kind == "lib" and "src/main.rs" in merged:
-        merged.pop("src/main.rs")  # a lib+bin answer is checked through its library
-    return CrateSource(profile=chosen, kind=kind, files=merged)
+        library_name = _library_name(merged["src/main.rs"], profiles[chosen])
+    return CrateSource(profile=chosen, kind=kind, files=merged, library_name=library_name)
+
+
+_NOT_A_LIBRARY = {"std", "core", "alloc", "crate", "self", "super", "proc_macro"}
+
+
+def _library_name(main: str, profile: Profile) -> str:
+    """The name a lib+bin answer's ``main.rs`` calls its own library by (``use my_app::...``)."""
+    for match in re.finditer(r"\b(?:use|extern\s+crate)\s+(?:::)?([A-Za-z_]\w*)", main):
+        name = match.group(1)
+        if name not in _NOT_A_LIBRARY and name not in profile.crate_names:
+            return name
+    for match in re.finditer(r"\b([A-Za-z_]\w*)::", main):
+        name = match.group(1)
+        if name not in _NOT_A_LIBRARY and name not in profile.crate_names and name[0].islower():
+            return name
+    return "app"
 
 
 def _looks_rusty(body: str) -> bool:

@@ -28,16 +28,31 @@ class CheckOutcome:
     duration_s: float = 0.0
 
 
-def replay_argv(warm: WarmProfile, source: CrateSource, out_dir: Path) -> list[str]:
-    """The probe's rustc arguments, retargeted at the sample's root file and crate type."""
+def replay_argv(
+    warm: WarmProfile,
+    root_file: str,
+    kind: str,
+    out_dir: Path,
+    *,
+    crate_name: str | None = None,
+    externs: dict[str, Path] | None = None,
+) -> list[str]:
+    """The probe's rustc arguments, retargeted at one crate of the sample.
+
+    ``crate_name`` renames the crate (a lib+bin answer's library, so its ``main.rs`` can
+    ``use`` it by name); ``externs`` adds that library's metadata to the binary's command.
+    """
     args: list[str] = []
     it = iter(warm.argv)
     for arg in it:
         if arg == "src/lib.rs":
-            args.append(source.root_file)
+            args.append(root_file)
         elif arg == "--crate-type":
             next(it)
-            args += ["--crate-type", source.kind]
+            args += ["--crate-type", kind]
+        elif arg == "--crate-name" and crate_name:
+            next(it)
+            args += ["--crate-name", crate_name]
         elif arg.startswith("--emit="):
             args.append("--emit=metadata")
         elif arg.startswith("--json=") or arg.startswith("--error-format"):
@@ -47,10 +62,12 @@ def replay_argv(warm: WarmProfile, source: CrateSource, out_dir: Path) -> list[s
             args += ["--out-dir", str(out_dir)]
         elif arg == "-C":
             value = next(it)
-            if not value.startswith("incremental="):
+            if not value.startswith(("incremental=", "extra-filename=")):
                 args += ["-C", value]
         else:
             args.append(arg)
+    for name, path in (externs or {}).items():
+        args += ["--extern", f"{name}={path}"]
     return [*args, "--error-format=json"]
 
 
@@ -112,10 +129,23 @@ def check_replay(
     root = Path(tempfile.mkdtemp(prefix="rustgate-", dir=work_root))
     try:
         write_sample(root, source, manifest_text)
-        argv = [str(toolchain.rustc), *replay_argv(warm, source, root / "out")]
         env = sample_env(warm, root)
-        wrapped = wrap(argv, cwd=root, env=env, read_only=read_only_paths(toolchain, warm), writable=[root])
-        result = run_limited(wrapped, cwd=root, env=env, limits=limits)
-        return outcome_from_run(result, parse_rustc_json(result.stderr.splitlines()))
+        read_only = read_only_paths(toolchain, warm)
+
+        def rustc(argv: list[str]) -> CheckOutcome:
+            wrapped = wrap([str(toolchain.rustc), *argv], cwd=root, env=env, read_only=read_only, writable=[root])
+            result = run_limited(wrapped, cwd=root, env=env, limits=limits)
+            return outcome_from_run(result, parse_rustc_json(result.stderr.splitlines()))
+
+        out = root / "out"
+        name = source.library_name
+        outcome = rustc(replay_argv(warm, source.root_file, source.kind, out, crate_name=name))
+        if name is None or outcome.verdict != "pass":
+            return outcome
+        # A lib+bin answer: the binary is checked against the library it just produced.
+        binary = rustc(replay_argv(warm, "src/main.rs", "bin", out, externs={name: out / f"lib{name}.rmeta"}))
+        binary.diagnostics = outcome.diagnostics + binary.diagnostics
+        binary.duration_s += outcome.duration_s
+        return binary
     finally:
         shutil.rmtree(root, ignore_errors=True)
