@@ -104,8 +104,7 @@ class Ledger:
         blob = result.model_copy(update={"cached": False}).model_dump_json()
         with self._lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO gate_results (key, gate, record_id, result, created)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO gate_results (key, gate, record_id, result, created) VALUES (?, ?, ?, ?, ?)",
                 (key, result.gate, record_id, blob, time.time()),
             )
             self._conn.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,11 @@ def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         return InputError(file, line, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    return parse_row(obj, file, line)
+
+
+def parse_row(obj: object, file: str, line: int) -> LoadedRecord | InputError:
+    """Validate one decoded row (from JSONL, Parquet or an HF folder) into a ``Record``."""
     if not isinstance(obj, dict):
         return InputError(file, line, None, "a record must be a JSON object")
     rid = obj.get("id")
@@ -71,28 +76,36 @@ def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
     return LoadedRecord(record, file, line)
 
 
-def read_jsonl(path: str | Path) -> ReadResult:
-    """Every line of ``path``: good records kept, bad ones reported, duplicate ids refused."""
+def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
+    """Gather parsed rows, refusing a repeated id (the first occurrence wins)."""
     result = ReadResult()
-    name = str(path)
     seen: dict[str, int] = {}
+    for parsed in parsed_rows:
+        if isinstance(parsed, InputError):
+            result.errors.append(parsed)
+            continue
+        rid = parsed.record.id
+        if rid in seen:
+            result.errors.append(
+                InputError(parsed.file, parsed.line, rid, f"duplicate id (first seen on line {seen[rid]})")
+            )
+            continue
+        seen[rid] = parsed.line
+        result.records.append(parsed)
+    return result
+
+
+def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
+    name = str(path)
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            parsed = parse_line(raw.rstrip(b"\r\n"), name, number)
-            if isinstance(parsed, InputError):
-                result.errors.append(parsed)
-                continue
-            rid = parsed.record.id
-            if rid in seen:
-                result.errors.append(
-                    InputError(name, number, rid, f"duplicate id (first seen on line {seen[rid]})")
-                )
-                continue
-            seen[rid] = number
-            result.records.append(parsed)
-    return result
+            if raw.strip():
+                yield parse_line(raw.rstrip(b"\r\n"), name, number)
+
+
+def read_jsonl(path: str | Path) -> ReadResult:
+    """Every line of ``path``: good records kept, bad ones reported, duplicate ids refused."""
+    return collect(iter_lines(path))
 
 
 def read_many(paths: Iterable[str | Path]) -> ReadResult:

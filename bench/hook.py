@@ -1,0 +1,155 @@
+"""Benchmark: the pre-commit hook on a 1,000-record dataset where 10 records changed.
+
+Builds a git repo with 1,000 distinct ``rust``-profile records, commits them through the real
+hook (``pre-commit`` with a ``repo: local`` / ``language: system`` hook running the venv's
+``rustgate-validate``), then, for each round, edits 10 records and times ``git commit`` (the
+hook as a maintainer meets it). The baseline is the same command checking only those 10
+records, from a file of their own with an empty ledger. The last line is
+``hook_overhead=X`` = hook time / 10-alone time (medians over the rounds); the goal is X <= 1.5.
+
+    RUSTGATE_CACHE_DIR=/path/to/warm/cache python bench/hook.py [--rounds 3] [--records 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRY = Path(sys.executable).parent / "rustgate-validate"
+
+
+def code(i: int, variant: int) -> str:
+    """A distinct small program per (i, variant): each is its own compile."""
+    return (
+        f"pub struct Acc{i}V{variant} {{ pub total: u64 }}\n\n"
+        f"pub fn fold_{i}_{variant}(xs: &[u64]) -> u64 {{\n"
+        f"    xs.iter().map(|x| x.rotate_left({i % 61 + 1})).fold({variant}, |a, b| a.wrapping_add(b ^ {i}))\n"
+        f"}}\n"
+    )
+
+
+def record(i: int, variant: int) -> dict[str, object]:
+    return {
+        "id": f"rust-{i:04d}",
+        "crate": "rust",
+        "messages": [
+            {"role": "user", "content": f"Fold a slice of u64 (task {i})."},
+            {"role": "assistant", "content": f"Like this:\n\n```rust\n{code(i, variant)}```\n"},
+        ],
+    }
+
+
+def write(path: Path, rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env=env, text=True, capture_output=True, timeout=1800)
+    return time.perf_counter() - started, done
+
+
+def ensure_warm() -> None:
+    from rustgate.cargo.templates import get_profile
+    from rustgate.cargo.toolchain import detect_toolchain
+    from rustgate.cargo.warm import warm_profile
+
+    warm_profile(get_profile("rust"), detect_toolchain())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    ensure_warm()
+    work = Path(tempfile.mkdtemp(prefix="rustgate-hook-bench-"))
+    try:
+        return measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, work: Path) -> int:
+    import yaml
+
+    repo, ledger = work / "repo", work / "ledger.sqlite3"
+    repo.mkdir()
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(work / "pre-commit-home"),
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "b@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "b@example.com",
+    }
+    hook = dict(yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0])
+    hook.update(
+        language="system", entry=str(ENTRY), args=["--ledger", str(ledger), "--jobs", str(args.jobs)], verbose=True
+    )
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
+    for cmd in (["git", "init", "-q", "-b", "main"], [sys.executable, "-m", "pre_commit", "install"]):
+        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
+
+    variants = [0] * args.records
+    data = repo / "data.jsonl"
+    write(data, [record(i, 0) for i in range(args.records)])
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    seconds, done = run(["git", "commit", "-q", "-m", "dataset"], repo, env)
+    if done.returncode != 0:
+        print(done.stdout + done.stderr, file=sys.stderr)
+        return 1
+    print(f"initial commit, {args.records} records compiled by the hook: {seconds:.1f}s")
+
+    hook_times, alone_times = [], []
+    step = max(1, args.records // args.changed)
+    for round_no in range(1, args.rounds + 1):
+        changed = [(k * step + round_no) % args.records for k in range(args.changed)]
+        for i in changed:
+            variants[i] = round_no
+        write(data, [record(i, variants[i]) for i in range(args.records)])
+        subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+        hook_s, done = run(["git", "commit", "-q", "-m", f"edit {round_no}"], repo, env)
+        if done.returncode != 0 or f"{args.changed} compiled" not in done.stdout + done.stderr:
+            print(done.stdout + done.stderr, file=sys.stderr)
+            return 1
+        alone = work / f"alone-{round_no}.jsonl"
+        write(alone, [record(i, variants[i]) for i in changed])
+        alone_s, done = run(
+            [str(ENTRY), str(alone), "--ledger", str(work / f"alone-{round_no}.sqlite3"), "--jobs", str(args.jobs)],
+            work,
+            env,
+        )
+        if done.returncode != 0 or f"{args.changed} compiled" not in done.stderr:
+            print(done.stdout + done.stderr, file=sys.stderr)
+            return 1
+        hook_times.append(hook_s)
+        alone_times.append(alone_s)
+        print(
+            f"round {round_no}: hook (git commit, {args.records} records, {args.changed} changed) {hook_s:.3f}s; "
+            f"{args.changed} records alone {alone_s:.3f}s"
+        )
+    (repo / "NOTES.md").write_text("no dataset file in this commit\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    floor_s, _ = run(["git", "commit", "-q", "-m", "notes"], repo, env)
+    print(f"git commit + pre-commit with no dataset file staged (the hook's fixed floor): {floor_s:.3f}s")
+    hook_med, alone_med = statistics.median(hook_times), statistics.median(alone_times)
+    print(f"hook_s={hook_med:.3f}")
+    print(f"alone_s={alone_med:.3f}")
+    print(f"hook_overhead={hook_med / alone_med:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""``rustgate import SRC OUT``: Strandset-Rust-v1 or alpaca rows -> canonical records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_ROW_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("import", help="convert Strandset-Rust-v1 / alpaca rows into canonical records")
+    parser.add_argument("source", metavar="SRC", help="JSONL, Parquet or a datasets folder")
+    parser.add_argument("output", metavar="OUT", help="where to write (.jsonl, .parquet, or a folder)")
+    parser.add_argument("--shape", choices=["auto", "strandset", "alpaca"], default="auto")
+    parser.add_argument("--prefix", help="id prefix for rows without ids (default: the source's name)")
+    parser.add_argument("--limit", type=int, default=None, help="keep only the first N converted records")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rustgate.data.formats import write_records
+    from rustgate.data.importers import import_rows
+
+    try:
+        result = import_rows(args.source, shape=args.shape, prefix=args.prefix)
+    except (OSError, ValueError) as exc:
+        print(f"rustgate import: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for error in result.errors:
+        print(f"{error}", file=sys.stderr)
+    records = [item.record for item in result.records][: args.limit]
+    count = write_records(args.output, records, with_gates=False)
+    print(f"wrote {count} records to {args.output} ({len(result.errors)} row(s) skipped)")
+    return EXIT_ROW_ERRORS if result.errors else EXIT_OK

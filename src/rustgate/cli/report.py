@@ -1,0 +1,43 @@
+"""``rustgate report PATH...``: an HTML page with charts, and a markdown summary, of gated records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_INPUT = 0, 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("report", help="pass rates, judge scores, error codes and costs as HTML + markdown")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="gated records (files) or dataset folders")
+    parser.add_argument("-o", "--out", metavar="DIR", default="rustgate-report", help="output folder")
+    parser.add_argument("--markdown-only", action="store_true", help="print the summary, draw no charts")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rustgate.data.report import load_gated, summary_markdown, write_report
+
+    try:
+        records, errors = load_gated(args.paths)
+    except (OSError, ValueError) as exc:
+        print(f"rustgate report: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    for error in errors:
+        print(f"{error}", file=sys.stderr)
+    if args.markdown_only:
+        print(summary_markdown(records))
+        return EXIT_OK
+    try:
+        page = write_report(records, Path(args.out))
+    except ImportError:
+        print(
+            "rustgate report: charts need matplotlib: pip install 'rustgate[report]' (or use --markdown-only)",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    print(summary_markdown(records))
+    print(f"\nwrote {page}")
+    return EXIT_OK

@@ -1,0 +1,82 @@
+"""``rustgate validate PATH...``: the pre-commit hook's check (schema, compile gate, optional judge).
+
+Prints ``file:line: id: verdict: first diagnostic`` for every record that does not pass and exits
+non-zero when there is any; unchanged records come from the ledger and cost no compile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_arguments(sub.add_parser("validate", help="validate dataset files (the pre-commit hook)"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``rustgate-validate``: the same check without loading every other subcommand (fast start)."""
+    parser = argparse.ArgumentParser(prog="rustgate-validate", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="JSONL / Parquet files (pre-commit passes them)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
+    parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample compile time limit")
+    parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
+    parser.add_argument(
+        "--judge",
+        metavar="MODEL",
+        default=os.environ.get("RUSTGATE_JUDGE_MODEL"),
+        help="also judge with MODEL (e.g. anthropic:claude-...) when its API key is set "
+        "(default: $RUSTGATE_JUDGE_MODEL; skipped with a note when the key is missing)",
+    )
+    parser.add_argument("--judge-base-url", default=os.environ.get("RUSTGATE_JUDGE_BASE_URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--judge-threshold", type=float, default=7.0, help="judge pass mark (mean score)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rustgate.data.validate import validate
+    from rustgate.ledger import Ledger
+
+    if not args.paths:
+        return EXIT_OK
+    started = time.monotonic()
+    with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
+        outcome = validate(
+            args.paths,
+            ledger=ledger,
+            jobs=args.jobs,
+            timeout_s=args.timeout,
+            profile=args.profile,
+            judge_model=args.judge,
+            judge_threshold=args.judge_threshold,
+            judge_base_url=args.judge_base_url,
+        )
+    for finding in outcome.findings:
+        print(finding)
+    for note in outcome.notes:
+        print(f"rustgate validate: {note}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"rustgate validate: {outcome.records} records in {len(args.paths)} file(s): "
+            f"{outcome.cached} unchanged (ledger), {outcome.compiled} compiled, {outcome.judged} judged, "
+            f"{len(outcome.findings)} not passing ({time.monotonic() - started:.2f}s)",
+            file=sys.stderr,
+        )
+    return EXIT_OK if outcome.ok else EXIT_FINDINGS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

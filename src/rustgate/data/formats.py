@@ -1,0 +1,190 @@
+"""Records in and out of JSONL, Parquet and Hugging Face ``save_to_disk`` folders.
+
+JSONL is the canonical form. Parquet and HF folders hold the same rows, with ``meta`` and ``gates``
+stored as JSON strings: their shape differs per record, and a columnar schema would otherwise
+widen (or reject) them. ``pyarrow`` and ``datasets`` are imported only when those formats are used,
+so the pre-commit hook on JSONL files starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from rustgate.data.atomic import atomic_write_jsonl
+from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, iter_lines, parse_row
+from rustgate.records import Record
+
+Format = Literal["jsonl", "parquet", "hf"]
+_JSON_COLUMNS = ("meta", "gates")
+
+
+def detect_format(path: str | Path) -> Format:
+    target = Path(path)
+    if target.is_dir() or target.suffix == "":
+        return "hf"
+    if target.suffix == ".parquet":
+        return "parquet"
+    if target.suffix in {".jsonl", ".json", ".ndjson"}:
+        return "jsonl"
+    raise ValueError(f"{path}: unknown dataset format (expected .jsonl, .parquet or a datasets folder)")
+
+
+def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Undo the JSON-string columns; drop nulls a columnar format adds for absent fields."""
+    out = {k: v for k, v in row.items() if v is not None}
+    for column in _JSON_COLUMNS:
+        value = out.get(column)
+        if isinstance(value, str):
+            out[column] = json.loads(value) if value else {}
+    return out
+
+
+def _iter_table_rows(rows: Iterable[dict[str, Any]], name: str) -> Iterator[LoadedRecord | InputError]:
+    """Row ``n`` of a table is reported as line ``n`` (1-based), like a JSONL line."""
+    for number, row in enumerate(rows, start=1):
+        try:
+            decoded = _decode_row(row)
+        except json.JSONDecodeError as exc:
+            yield InputError(name, number, str(row.get("id")), f"invalid JSON in a meta/gates column: {exc.msg}")
+            continue
+        yield parse_row(decoded, name, number)
+
+
+def iter_raw_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """Plain dict rows of any format (for importers of outside shapes), numbered from 1."""
+    fmt = detect_format(path)
+    name = str(path)
+    if fmt == "jsonl":
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    yield number, InputError(name, number, None, f"not valid UTF-8 (byte {exc.start})")
+                    continue
+                except json.JSONDecodeError as exc:
+                    yield number, InputError(name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                    continue
+                if not isinstance(obj, dict):
+                    yield number, InputError(name, number, None, "a row must be a JSON object")
+                    continue
+                yield number, obj
+        return
+    for number, row in enumerate(_table_rows(path, fmt), start=1):
+        yield number, row
+
+
+def _table_rows(path: str | Path, fmt: Format) -> Iterator[dict[str, Any]]:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(str(path))
+        yield from table.to_pylist()
+        return
+    from datasets import Dataset, DatasetDict, load_from_disk
+
+    loaded = load_from_disk(str(path))
+    parts: Sequence[Dataset] = list(loaded.values()) if isinstance(loaded, DatasetDict) else [loaded]
+    for part in parts:
+        yield from part
+
+
+def read_records(path: str | Path) -> ReadResult:
+    """Canonical records from JSONL, Parquet or an HF folder; bad rows reported, good ones kept."""
+    fmt = detect_format(path)
+    if fmt == "jsonl":
+        return collect(iter_lines(path))
+    return collect(_iter_table_rows(_table_rows(path, fmt), str(path)))
+
+
+def read_all(paths: Iterable[str | Path]) -> ReadResult:
+    result = ReadResult()
+    for path in paths:
+        result.extend(read_records(path))
+    return result
+
+
+def _columnar_row(record: Record, with_gates: bool) -> dict[str, Any]:
+    row = record.to_row(with_gates=with_gates)
+    return {
+        "id": row["id"],
+        "crate": row.get("crate"),
+        "messages": row["messages"],
+        "meta": json.dumps(row.get("meta", {}), ensure_ascii=False, sort_keys=True),
+        "gates": json.dumps(row.get("gates", {}), ensure_ascii=False, sort_keys=True),
+    }
+
+
+def write_records(
+    path: str | Path, records: Sequence[Record], *, with_gates: bool = True, fmt: Format | None = None
+) -> int:
+    """Write atomically: a reader never sees half a file or half a folder."""
+    fmt = fmt or detect_format(path)
+    target = Path(path)
+    if fmt == "jsonl":
+        return atomic_write_jsonl(target, (r.to_row(with_gates=with_gates) for r in records))
+    rows = [_columnar_row(r, with_gates) for r in records]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema()), tmp)
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return len(rows)
+    import datasets
+    from datasets import Dataset
+
+    datasets.disable_progress_bars()
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        Dataset.from_list(rows, features=_hf_features()).save_to_disk(str(staging / "data"))
+        old = staging / "old"
+        if target.exists():
+            os.replace(target, old)  # same filesystem: a rename, never a half-deleted folder
+        os.replace(staging / "data", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(rows)
+
+
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("crate", pa.string()),
+            ("messages", pa.list_(message)),
+            ("meta", pa.string()),
+            ("gates", pa.string()),
+        ]
+    )
+
+
+def _hf_features() -> Any:
+    from datasets import Features, Value
+
+    return Features(
+        {
+            "id": Value("string"),
+            "crate": Value("string"),
+            "messages": [{"role": Value("string"), "content": Value("string")}],
+            "meta": Value("string"),
+            "gates": Value("string"),
+        }
+    )

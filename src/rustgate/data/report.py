@@ -1,0 +1,163 @@
+"""``rustgate report``: pass rates, judge scores, rustc error codes and cost per accepted sample.
+
+The numbers come from the gate results carried on the records; the page is plain HTML with
+PNG charts drawn by matplotlib (the ``report`` extra, imported only when charts are drawn), and
+the markdown summary needs nothing beyond rustgate itself.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rustgate.data.atomic import atomic_open, atomic_write_text
+from rustgate.data.formats import read_all
+from rustgate.data.jsonl import InputError
+from rustgate.records import Record
+from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
+
+
+def load_gated(paths: Sequence[str | Path]) -> tuple[list[Record], list[InputError]]:
+    """Records from files, or from dataset folders (their ``*.jsonl`` splits)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir() and (path / "manifest.json").is_file():
+            files += sorted(path.glob("*.jsonl"))
+        else:
+            files.append(path)
+    read = read_all(files)
+    return [item.record for item in read.records], read.errors
+
+
+def gate_names(records: Sequence[Record]) -> list[str]:
+    order = {"compile": 0, "judge": 1}
+    return sorted({g for r in records for g in r.gates}, key=lambda g: (order.get(g, 9), g))
+
+
+def judge_scores(records: Sequence[Record]) -> dict[str, list[float]]:
+    per_dim: dict[str, list[float]] = {}
+    for record in records:
+        judge = record.gates.get("judge")
+        for dim, value in ((judge.scores or {}) if judge else {}).items():
+            per_dim.setdefault(dim, []).append(float(value))
+    return per_dim
+
+
+def record_cost(record: Record) -> float:
+    """What a record cost in API calls: generation (``meta.cost_usd``) plus the judge's samples."""
+    cost = float(record.meta.get("cost_usd", 0.0) or 0.0)
+    for result in record.gates.values():
+        cost += float(result.details.get("cost_usd", 0.0) or 0.0)
+        for sample in result.details.get("samples", []) or []:
+            if isinstance(sample, dict):
+                cost += float(sample.get("cost_usd", 0.0) or 0.0)
+    return cost
+
+
+def costs(records: Sequence[Record]) -> dict[str, Any]:
+    gates = gate_names(records)
+    accepted = [r for r in records if gates and r.passed(gates)]
+    total = sum(record_cost(r) for r in records)
+    return {
+        "total_usd": round(total, 4),
+        "accepted": len(accepted),
+        "per_accepted_usd": round(total / len(accepted), 5) if accepted else None,
+    }
+
+
+def summary_markdown(records: Sequence[Record]) -> str:
+    lines = [f"## rustgate report: {len(records)} records", ""]
+    for gate in gate_names(records):
+        table = verdicts_by_crate(records, gate)
+        lines += [
+            f"**{gate}** pass rate: "
+            + ", ".join(f"{c} {t['pass_rate']:.0%} ({t['pass']}/{t['total']})" for c, t in table.items()),
+            "",
+        ]
+    scores = judge_scores(records)
+    if scores:
+        lines += ["| judge dimension | n | mean | min | max |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {d} | {len(v)} | {statistics.fmean(v):.2f} | {min(v):g} | {max(v):g} |"
+            for d, v in sorted(scores.items())
+        ]
+        lines.append("")
+    codes = top_error_codes(records)
+    if codes:
+        lines += ["top rustc error codes: " + ", ".join(f"{c} x{n}" for c, n in codes), ""]
+    cost = costs(records)
+    per = f"${cost['per_accepted_usd']:.4f}" if cost["per_accepted_usd"] is not None else "n/a"
+    lines.append(f"cost: ${cost['total_usd']:.4f} total, {cost['accepted']} accepted, {per} per accepted sample")
+    return "\n".join(lines)
+
+
+def _save(fig: Any, path: Path) -> None:
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+
+
+def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
+    """(title, file name) of each chart written under ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    charts: list[tuple[str, str]] = []
+    gates = gate_names(records)
+    crates = sorted({crate_of(r) for r in records})
+    if gates and crates:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        width = 0.8 / len(gates)
+        for i, gate in enumerate(gates):
+            table = verdicts_by_crate(records, gate)
+            rates = [table.get(c, {}).get("pass_rate", 0.0) * 100 for c in crates]
+            ax.bar([x + i * width for x in range(len(crates))], rates, width, label=gate)
+        ax.set_xticks([x + width * (len(gates) - 1) / 2 for x in range(len(crates))], crates)
+        ax.set_ylabel("pass rate (%)")
+        ax.set_ylim(0, 100)
+        ax.legend()
+        _save(fig, out / "pass_rates.png")
+        plt.close(fig)
+        charts.append(("Pass rate per crate per gate", "pass_rates.png"))
+    scores = judge_scores(records)
+    if scores:
+        fig, axes = plt.subplots(1, len(scores), figsize=(3 * len(scores), 2.8), squeeze=False)
+        for ax, (dim, values) in zip(axes[0], sorted(scores.items()), strict=True):
+            ax.hist(values, bins=[b + 0.5 for b in range(0, 11)])
+            ax.set_title(dim)
+            ax.set_xlim(0.5, 10.5)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _save(fig, out / "judge_scores.png")
+        plt.close(fig)
+        charts.append(("Judge score histograms per dimension", "judge_scores.png"))
+    codes = top_error_codes(records)
+    if codes:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        ax.barh([c for c, _ in reversed(codes)], [n for _, n in reversed(codes)])
+        ax.set_xlabel("records failing with the code")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _save(fig, out / "error_codes.png")
+        plt.close(fig)
+        charts.append(("Top rustc error codes", "error_codes.png"))
+    return charts
+
+
+def write_report(records: Sequence[Record], out: Path) -> Path:
+    """``out/index.html`` with the charts beside it, and ``out/summary.md``."""
+    out.mkdir(parents=True, exist_ok=True)
+    charts = draw_charts(records, out)
+    summary = summary_markdown(records)
+    atomic_write_text(out / "summary.md", summary + "\n")
+    figures = "\n".join(f'<h2>{html.escape(t)}</h2>\n<img src="{f}" alt="{html.escape(t)}">' for t, f in charts)
+    page = (
+        "<!doctype html>\n<html><head><meta charset='utf-8'><title>rustgate report</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}img{max-width:100%}</style></head>"
+        f"<body>\n<h1>rustgate report</h1>\n<pre>{html.escape(summary)}</pre>\n{figures}\n</body></html>\n"
+    )
+    atomic_write_text(out / "index.html", page)
+    return out / "index.html"

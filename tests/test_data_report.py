@@ -1,0 +1,48 @@
+"""``rustgate report``: an HTML page with PNG charts and a markdown summary with the real numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from data_fixtures import bad_code, distinct_code, gated, write_records
+
+from rustgate.cli.main import main
+from rustgate.records import Diagnostic
+
+
+def records() -> list:
+    scores = {"correctness": 8.0, "idiomatic": 6.0}
+    out = [gated(f"axum-{i}", distinct_code(i), crate="axum", judge_scores=scores) for i in range(3)]
+    out.append(gated("leptos-0", distinct_code(9), crate="leptos", judge_scores={"correctness": 4.0, "idiomatic": 5.0}))
+    failing = gated("leptos-1", bad_code(1), crate="leptos", compile_verdict="fail")
+    result = failing.gates["compile"].model_copy(
+        update={"diagnostics": [Diagnostic(level="error", code="E0308", message="mismatched types", line=2)]}
+    )
+    out.append(failing.with_gate(result))
+    return out
+
+
+def test_report_writes_html_charts_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    source = write_records(tmp_path / "gated.jsonl", records())
+    out = tmp_path / "report"
+    assert main(["report", str(source), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "**compile** pass rate: axum 100% (3/3), leptos 50% (1/2), all 80% (4/5)" in printed
+    assert "**judge** pass rate: axum 100% (3/3), leptos 0% (0/1), all 75% (3/4)" in printed
+    assert "top rustc error codes: E0308 x1" in printed
+    # 4 judged records x $0.002; accepted = passed compile and judge = the 3 axum records
+    assert "cost: $0.0080 total, 3 accepted, $0.0027 per accepted sample" in printed
+    page = (out / "index.html").read_text()
+    for chart in ("pass_rates.png", "judge_scores.png", "error_codes.png"):
+        assert f'src="{chart}"' in page
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "summary.md").read_text().startswith("## rustgate report: 5 records")
+
+
+def test_markdown_only_needs_no_matplotlib(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_records(tmp_path / "gated.jsonl", records())
+    assert main(["report", str(source), "--markdown-only", "-o", str(tmp_path / "none")]) == 0
+    assert "| correctness | 4 | 7.00 | 4 | 8 |" in capsys.readouterr().out
+    assert not (tmp_path / "none").exists()
