@@ -13,6 +13,12 @@ COMMANDS: tuple[str, ...] = (
     "rustgate.cli.check",
     "rustgate.cli.warm",
     "rustgate.cli.templates",
+    "rustgate.cli.run",
+    "rustgate.cli.validate",
+    "rustgate.cli.build",
+    "rustgate.cli.verify",
+    "rustgate.cli.report",
+    "rustgate.cli.import_",
 )
 
 EXIT_USAGE = 2

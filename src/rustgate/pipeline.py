@@ -1,0 +1,326 @@
+"""``Pipeline``: gates in order over generated or existing records, with a budget and resume.
+
+Each record flows through the chain on its own (generate -> compile -> repair -> judge), so a
+slow cargo batch never idles the LLM calls of other records. Non-LLM gates (compile) are fed in
+micro-batches, since one cargo run over many answers beats many runs over one.
+
+Resume: a record that finished is stored in the ledger (namespace ``run:<run id>``) the moment
+it finishes, and every LLM call is cached there too. A run killed with SIGKILL and restarted
+skips finished records and replays the calls of half-done ones from the cache: no finished call
+is repeated, and the output -- rewritten atomically from the ledger -- loses and duplicates none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.gates.base import Gate
+from rustgate.gates.generate import GenerationError, GenerationSpec, Generator
+from rustgate.ledger import Ledger, stable_hash
+from rustgate.llm.costs import Accounting
+from rustgate.llm.errors import BudgetExceeded
+from rustgate.pipeline_progress import ProgressView
+from rustgate.records import GateResult, Record
+
+REPAIRABLE = ("fail", "rejected")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    total: int
+    done: int = 0
+    resumed: int = 0
+    accepted: int = 0
+    errors: list[str] = field(default_factory=list)
+    verdicts: dict[str, Counter[str]] = field(default_factory=dict)
+    skipped: Counter[str] = field(default_factory=Counter)  # gate -> records it did not need to see
+    repairs_tried: int = 0
+    repairs_fixed: int = 0
+    stopped_by_budget: str | None = None
+    wall_s: float = 0.0
+    accounting: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cost_per_accepted(self) -> float | None:
+        spent = float(self.accounting.get("spent_usd", 0.0))
+        return spent / self.accepted if self.accepted else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "total": self.total,
+            "done": self.done,
+            "resumed": self.resumed,
+            "accepted": self.accepted,
+            "errors": self.errors,
+            "verdicts": {g: dict(c) for g, c in self.verdicts.items()},
+            "skipped": dict(self.skipped),
+            "repairs": {"tried": self.repairs_tried, "fixed": self.repairs_fixed},
+            "stopped_by_budget": self.stopped_by_budget,
+            "wall_s": round(self.wall_s, 3),
+            "cost_per_accepted_usd": self.cost_per_accepted,
+            "accounting": self.accounting,
+        }
+
+
+class _Batcher:
+    """Collects records for one gate for up to ``wait_s`` and evaluates them together."""
+
+    def __init__(self, gate: Gate, *, max_batch: int, wait_s: float) -> None:
+        self.gate, self.max_batch, self.wait_s = gate, max_batch, wait_s
+        self.pending: list[tuple[Record, asyncio.Future[GateResult]]] = []
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def submit(self, record: Record) -> GateResult:
+        future: asyncio.Future[GateResult] = asyncio.get_running_loop().create_future()
+        self.pending.append((record, future))
+        self.wake.set()
+        if self.task is None:
+            self.task = asyncio.create_task(self._worker())
+        return await future
+
+    async def _worker(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if not self.pending:
+                continue
+            if len(self.pending) < self.max_batch:
+                # Records that arrive while a batch runs form the next one; this short wait
+                # only gathers those landing at the same moment.
+                await asyncio.sleep(self.wait_s)
+            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+            try:
+                results = await self.gate.evaluate([r for r, _ in batch])
+            except Exception as exc:  # an infrastructure failure of the gate itself
+                results = [self.gate.error(f"{type(exc).__name__}: {exc}") for _ in batch]
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+            if self.pending:
+                self.wake.set()
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+class Pipeline:
+    """Generate (optional) then run ``gates`` in order; write every record with its verdicts.
+
+    A record a gate does not pass skips the gates after it (judge only what compiles: the calls
+    saved are counted). When ``compile`` directly follows the generator, a failing answer goes
+    back to the generator with its diagnostics, up to ``repair_attempts`` times.
+    """
+
+    def __init__(
+        self,
+        gates: Sequence[Gate],
+        *,
+        output: str | Path,
+        ledger: Ledger,
+        generator: Generator | None = None,
+        specs: Sequence[GenerationSpec] | None = None,
+        records: Sequence[Record] | None = None,
+        accounting: Accounting | None = None,
+        max_usd: float | None = None,
+        repair_attempts: int = 2,
+        repair_gate: str = "compile",
+        max_in_flight: int = 256,
+        batch_size: int = 64,
+        batch_wait_s: float = 0.01,
+        write_every_s: float = 5.0,
+        progress: bool = True,
+    ) -> None:
+        if (generator is None) == (records is None):
+            raise ValueError("give either a generator with specs, or records to gate")
+        if generator is not None and not specs:
+            raise ValueError("a generator needs specs (what to write)")
+        self.gates = list(gates)
+        self.output = Path(output)
+        self.ledger = ledger
+        self.generator = generator
+        self.items: list[GenerationSpec | Record] = list(specs or []) if generator else list(records or [])
+        self.accounting = accounting or Accounting(max_usd=max_usd)
+        if max_usd is not None:
+            self.accounting.max_usd = max_usd
+        for stage in [generator, *self.gates]:
+            client = getattr(stage, "client", None)
+            if client is not None:  # one purse for the whole run
+                client.accounting = self.accounting
+        self.repair_attempts = repair_attempts
+        self.repair_gate = repair_gate
+        self.max_in_flight = max_in_flight
+        self.batch_size, self.batch_wait_s = batch_size, batch_wait_s
+        self.write_every_s = write_every_s
+        self.progress = progress
+        self.run_id = self._fingerprint()
+        self.namespace = f"run:{self.run_id}"
+
+    # -- identity -----------------------------------------------------------------------------
+    def _fingerprint(self) -> str:
+        def describe(stage: object) -> dict[str, Any]:
+            plain = (str, int, float, bool, type(None), dict, list, tuple)
+            config = {k: v for k, v in vars(stage).items() if isinstance(v, plain) and not k.startswith("_")}
+            client = getattr(stage, "client", None)
+            return {
+                "name": getattr(stage, "name", None),
+                "version": getattr(stage, "version", None),
+                "model": getattr(client, "model_id", None),
+                "config": config,
+            }
+
+        stages = [describe(s) for s in [self.generator, *self.gates] if s is not None]
+        items = [self._key(i) if isinstance(i, GenerationSpec) else [i.id, i.content_hash()] for i in self.items]
+        return stable_hash("run/1", str(self.output.resolve()), stages, self.repair_attempts, self.repair_gate, items)[
+            :16
+        ]
+
+    @staticmethod
+    def _key(item: GenerationSpec | Record) -> str:
+        return item.record_id if isinstance(item, GenerationSpec) else item.id
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        return asyncio.run(self.arun())
+
+    async def arun(self) -> RunSummary:
+        started = time.monotonic()
+        summary = RunSummary(run_id=self.run_id, total=len(self.items))
+        rows: dict[str, dict[str, Any]] = {}
+        stored = await asyncio.to_thread(
+            lambda: {k: v for k in map(self._key, self.items) if (v := self.ledger.get_value(self.namespace, k))}
+        )
+        for key, row in stored.items():
+            rows[key] = row
+            self._tally(summary, Record.model_validate(row))
+        summary.resumed = len(stored)
+        todo = [item for item in self.items if self._key(item) not in stored]
+        batchers = {
+            g.name: _Batcher(g, max_batch=self.batch_size, wait_s=self.batch_wait_s)
+            for g in self.gates
+            if getattr(g, "client", None) is None
+        }
+        queue: asyncio.Queue[GenerationSpec | Record] = asyncio.Queue()
+        for item in todo:
+            queue.put_nowait(item)
+        view = ProgressView(len(self.items), enabled=self.progress)
+        view.start(done=summary.resumed, accounting=self.accounting, accepted=summary.accepted)
+
+        async def worker() -> None:
+            while not queue.empty() and summary.stopped_by_budget is None:
+                item = queue.get_nowait()
+                try:
+                    record = await self._process(item, batchers, summary)
+                except BudgetExceeded as exc:
+                    summary.stopped_by_budget = str(exc)
+                    return
+                except GenerationError as exc:
+                    summary.errors.append(f"{self._key(item)}: {exc}")
+                    view.advance(self.accounting, summary.accepted)
+                    continue
+                rows[record.id] = record.to_row(with_gates=True)
+                self._tally(summary, record)
+                if not any(r.verdict == "error" for r in record.gates.values()):
+                    self.ledger.put_value(self.namespace, record.id, rows[record.id])
+                view.advance(self.accounting, summary.accepted)
+
+        async def writer() -> None:
+            while True:
+                await asyncio.sleep(self.write_every_s)
+                self._write(rows, summary)
+
+        writer_task = asyncio.create_task(writer())
+        try:
+            await asyncio.gather(*(worker() for _ in range(min(self.max_in_flight, max(1, len(todo))))))
+        finally:
+            writer_task.cancel()
+            for batcher in batchers.values():
+                batcher.close()
+            view.stop()
+            for stage in [self.generator, *self.gates]:
+                client = getattr(stage, "client", None)
+                if client is not None:
+                    await client.aclose()
+        summary.wall_s = time.monotonic() - started
+        summary.accounting = self.accounting.to_json()
+        self._write(rows, summary)
+        return summary
+
+    async def _gate(self, gate: Gate, record: Record, batchers: dict[str, _Batcher]) -> GateResult:
+        if gate.name in batchers:
+            return await batchers[gate.name].submit(record)
+        (result,) = await gate.evaluate([record])
+        return result
+
+    async def _process(
+        self, item: GenerationSpec | Record, batchers: dict[str, _Batcher], summary: RunSummary
+    ) -> Record:
+        if isinstance(item, GenerationSpec):
+            assert self.generator is not None
+            record = await self.generator.generate(item)
+        else:
+            record = item
+        for position, gate in enumerate(self.gates):
+            blocked = [name for name, r in record.gates.items() if r.verdict != "pass" and name != gate.name]
+            if blocked:
+                summary.skipped[gate.name] += 1
+                break
+            result = await self._gate(gate, record, batchers)
+            record = record.with_gate(result)
+            if isinstance(item, GenerationSpec) and position == 0 and gate.name == self.repair_gate:
+                record = await self._repair(item, gate, record, batchers, summary)
+        return record
+
+    async def _repair(
+        self,
+        spec: GenerationSpec,
+        gate: Gate,
+        record: Record,
+        batchers: dict[str, _Batcher],
+        summary: RunSummary,
+    ) -> Record:
+        assert self.generator is not None
+        attempts = 0
+        while record.gates[gate.name].verdict in REPAIRABLE and attempts < self.repair_attempts:
+            attempts += 1
+            summary.repairs_tried += 1
+            try:
+                repaired = await self.generator.repair(spec, record, record.gates[gate.name])
+            except GenerationError as exc:
+                record.meta.setdefault("repair_errors", []).append(str(exc))
+                break
+            record = repaired.with_gate(await self._gate(gate, repaired, batchers))
+            if record.gates[gate.name].passed:
+                summary.repairs_fixed += 1
+        return record
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _tally(self, summary: RunSummary, record: Record) -> None:
+        summary.done += 1
+        for name, result in record.gates.items():
+            summary.verdicts.setdefault(name, Counter())[result.verdict] += 1
+        if all(g.name in record.gates for g in self.gates) and record.passed([g.name for g in self.gates]):
+            summary.accepted += 1
+
+    def _write(self, rows: dict[str, dict[str, Any]], summary: RunSummary) -> None:
+        ordered = [rows[k] for k in map(self._key, self.items) if k in rows]
+        atomic_write_jsonl(self.output, ordered)
+        summary.accounting = self.accounting.to_json()
+        atomic_write_json(self.output.with_suffix(".summary.json"), summary.to_json())
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> Pipeline:
+        """Build a pipeline from a TOML file (see ``examples/pipeline.toml``)."""
+        from rustgate.pipeline_config import pipeline_from_toml
+
+        return pipeline_from_toml(path, **overrides)
