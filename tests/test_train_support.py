@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.data.manifest import MANIFEST, build_manifest
 from rustgate.records import GateResult, Message, Record
 
 CRATES = ("axum", "leptos", "rig", "rust")
@@ -45,35 +47,14 @@ def write_dataset(
     required_gates: tuple[str, ...] = ("compile", "judge"),
     unlisted: tuple[str, ...] = (),
 ) -> Path:
-    """A rustgate dataset folder (splits + manifest.json), as ``rustgate build`` writes it."""
+    """A rustgate dataset folder (splits + manifest.json), written by rustgate's own manifest builder."""
     folder.mkdir(parents=True, exist_ok=True)
-    entries: list[dict[str, Any]] = []
-    for split, records in (("train", train), ("test", test)):
-        with open(folder / f"{split}.jsonl", "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record.to_row(with_gates=True)) + "\n")
-                if record.id in unlisted:
-                    continue
-                entries.append(
-                    {
-                        "id": record.id,
-                        "split": split,
-                        "crate": record.crate,
-                        "content_hash": record.content_hash(),
-                        "gates": {g: {"verdict": r.verdict, "version": r.version} for g, r in record.gates.items()},
-                    }
-                )
-    manifest = {
-        "format": "rustgate-dataset/1",
-        "created_at": "2026-11-27T02:00:00Z",
-        "required_gates": list(required_gates),
-        "splits": {
-            "train": {"file": "train.jsonl", "count": len(train)},
-            "test": {"file": "test.jsonl", "count": len(test)},
-        },
-        "records": entries,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    splits = {"train": train, "test": test}
+    for split, records in splits.items():
+        atomic_write_jsonl(folder / f"{split}.jsonl", (r.to_row(with_gates=True) for r in records))
+    manifest = build_manifest(splits, required_gates=list(required_gates), config={}, pins={})
+    manifest["records"] = [entry for entry in manifest["records"] if entry["id"] not in unlisted]
+    atomic_write_json(folder / MANIFEST, manifest)
     return folder
 
 

@@ -1,23 +1,21 @@
 """Load training data and refuse anything the gates did not pass.
 
-The trainer only imports ``rustgate.records`` and ``rustgate.data`` readers: the manifest is read
-here, with its own small schema, so a dataset folder is checked against the verdicts and content
-hashes recorded when it was built. A record edited after gating, one the manifest never listed, or
+The trainer only imports ``rustgate.records`` and ``rustgate.data`` readers: a dataset folder is
+checked by ``rustgate.data.manifest.check_folder`` (the same check as ``rustgate verify``) against
+the verdicts and content hashes recorded when it was built. A record edited after gating, one the manifest never listed, or
 one that failed a required gate is refused unless ``allow_ungated`` says otherwise.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from rustgate.data.jsonl import InputError, read_jsonl
-from rustgate.records import Record, Verdict
+from rustgate.data.formats import read_records
+from rustgate.data.manifest import MANIFEST, check_folder
+from rustgate.records import Record
 
 SHOW_AT_MOST = 20
 
@@ -32,34 +30,6 @@ class UngatedDataError(ValueError):
     def __init__(self, message: str, refusals: list[Refusal]) -> None:
         super().__init__(message)
         self.refusals = refusals
-
-
-class ManifestGate(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    verdict: Verdict
-    version: str | None = None
-
-
-class ManifestRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    split: str
-    crate: str | None = None
-    content_hash: str
-    gates: dict[str, ManifestGate] = {}
-
-
-class Manifest(BaseModel):
-    """The part of ``manifest.json`` (format ``rustgate-dataset/1``) the trainer relies on."""
-
-    model_config = ConfigDict(extra="allow")
-
-    format: str
-    required_gates: list[str] = []
-    splits: dict[str, dict[str, Any]] = {}
-    records: list[ManifestRecord]
 
 
 @dataclass(frozen=True)
@@ -89,7 +59,7 @@ class GatedData:
         return self.splits.get(name, [])
 
 
-def _gate_problems(record: Record, required: Iterable[str], verdicts: dict[str, ManifestGate] | None) -> list[str]:
+def _gate_problems(record: Record, required: Iterable[str], verdicts: dict[str, Any] | None) -> list[str]:
     """Why ``record`` fails its gates: the manifest's verdict when there is one, and the row's own."""
     problems = []
     for gate in required:
@@ -98,8 +68,8 @@ def _gate_problems(record: Record, required: Iterable[str], verdicts: dict[str, 
             if listed is None:
                 problems.append(f"{gate}: no verdict in manifest")
                 continue
-            if listed.verdict != "pass":
-                problems.append(f"{gate}: {listed.verdict}")
+            if listed.get("verdict") != "pass":
+                problems.append(f"{gate}: {listed.get('verdict')}")
                 continue
         own = record.gates.get(gate)
         if own is None:
@@ -129,105 +99,69 @@ def refusal_message(refusals: list[Refusal], total: int, required: list[str]) ->
     return "\n".join(lines)
 
 
-def _raise_read_errors(errors: list[InputError]) -> None:
-    if errors:
-        shown = "\n".join(f"  {e}" for e in errors[:SHOW_AT_MOST])
-        more = f"\n  ... and {len(errors) - SHOW_AT_MOST} more" if len(errors) > SHOW_AT_MOST else ""
-        raise DatasetError(f"{len(errors)} unreadable records:\n{shown}{more}")
+def _unreadable_message(lines: list[str]) -> str:
+    shown = "\n".join(f"  {line}" for line in lines[:SHOW_AT_MOST])
+    more = f"\n  ... and {len(lines) - SHOW_AT_MOST} more" if len(lines) > SHOW_AT_MOST else ""
+    return f"{len(lines)} unreadable records:\n{shown}{more}"
 
 
-def _load_manifest(folder: Path) -> Manifest:
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise DatasetError(f"{folder}: no manifest.json (is this a rustgate dataset folder?)")
-    try:
-        manifest = Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        raise DatasetError(f"{path}: not a valid manifest: {exc}") from exc
-    if not manifest.format.startswith("rustgate-dataset/"):
-        raise DatasetError(f"{path}: unknown format {manifest.format!r}")
-    return manifest
+# What the trainer calls each disagreement ``check_folder`` finds (gate verdicts are judged here).
+_REFUSAL_KINDS = {
+    "added": ("unlisted", "not in manifest"),
+    "moved": ("split", None),
+    "edited": ("hash", "content changed since gating (content hash differs from the manifest)"),
+}
 
 
 def _load_folder(folder: Path, required: list[str]) -> tuple[GatedData, int]:
-    manifest = _load_manifest(folder)
-    gates = list(dict.fromkeys([*required, *manifest.required_gates]))
-    listed = {r.id: r for r in manifest.records}
-    files = {name: str(info.get("file", f"{name}.jsonl")) for name, info in manifest.splits.items()}
-    if not files:
-        files = {name: f"{name}.jsonl" for name in ("train", "test") if (folder / f"{name}.jsonl").is_file()}
+    if not (folder / MANIFEST).is_file():
+        raise DatasetError(f"{folder}: no manifest.json (is this a rustgate dataset folder?)")
+    try:
+        check = check_folder(folder)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{folder / MANIFEST}: not a valid manifest: {exc}") from exc
+    unreadable = [p for p in check.problems if p.kind == "input"]
+    if unreadable:
+        raise DatasetError(_unreadable_message([str(p) for p in unreadable]))
+    missing_files = [p for p in check.problems if p.kind == "missing" and p.record_id == "-"]
+    if missing_files:
+        raise DatasetError(f"{missing_files[0].where}: {missing_files[0].message}")
+    gates = list(dict.fromkeys([*required, *check.manifest.get("required_gates", [])]))
+    by_record: dict[str, list[tuple[str, str]]] = {}
+    for problem in check.problems:
+        if problem.kind in _REFUSAL_KINDS:
+            kind, message = _REFUSAL_KINDS[problem.kind]
+            by_record.setdefault(problem.record_id, []).append((kind, message or problem.message))
     data = GatedData(source=str(folder), kind="folder", required_gates=gates)
-    seen: set[str] = set()
     total = 0
-    for split, name in files.items():
-        path = folder / name
-        if not path.is_file():
-            raise DatasetError(f"{path}: split {split!r} is in the manifest but its file is missing")
-        result = read_jsonl(path)
-        _raise_read_errors(result.errors)
-        kept: list[Record] = []
-        for loaded in result.records:
+    for split, loaded_records in check.splits.items():
+        for loaded in loaded_records:
             record, total = loaded.record, total + 1
-            entry = listed.get(record.id)
-            seen.add(record.id)
-            problems: list[str] = []
-            kinds: set[str] = set()
-            if entry is None:
-                problems, kinds = ["not in manifest"], {"unlisted"}
-            else:
-                if entry.split != split:
-                    problems.append(f"manifest lists it under split {entry.split!r}")
-                    kinds.add("split")
-                if entry.content_hash != record.content_hash():
-                    problems.append("content changed since gating (content hash differs from the manifest)")
-                    kinds.add("hash")
-                gate_problems = _gate_problems(record, gates, entry.gates)
+            found = by_record.get(record.id, [])
+            problems = [message for _, message in found]
+            kinds = {kind for kind, _ in found}
+            entry = check.entry(record.id)
+            if entry is not None:
+                gate_problems = _gate_problems(record, gates, entry.get("gates", {}))
                 if gate_problems:
                     problems += gate_problems
                     kinds.add("gate")
             if problems:
                 data.refused.append(Refusal(record.id, split, tuple(problems), frozenset(kinds)))
-            kept.append(record)
-        data.splits[split] = kept
-    data.missing_from_files = len(set(listed) - seen)
+        data.splits[split] = [loaded.record for loaded in loaded_records]
+    data.missing_from_files = sum(1 for p in check.problems if p.kind == "missing" and p.record_id != "-")
     return data, total
-
-
-def _parquet_rows(path: Path) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq  # lazy: only Parquet inputs need it
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
-    rows = []
-    for row in pq.read_table(path).to_pylist():
-        if isinstance(row.get("gates"), str):
-            row["gates"] = json.loads(row["gates"])
-        if isinstance(row.get("gates"), dict):  # struct columns give every gate a GateResult's name
-            row["gates"] = {k: {"gate": k, **v} if isinstance(v, dict) else v for k, v in row["gates"].items()}
-        rows.append(clean(row))
-    return rows
 
 
 def _load_file(path: Path, required: list[str]) -> tuple[GatedData, int]:
     data = GatedData(source=str(path), kind=path.suffix.lstrip(".") or "jsonl", required_gates=list(required))
-    records: list[Record] = []
-    if path.suffix == ".parquet":
-        errors = []
-        for number, row in enumerate(_parquet_rows(path), start=1):
-            try:
-                records.append(Record.model_validate(row))
-            except ValidationError as exc:
-                errors.append(InputError(str(path), number, row.get("id"), str(exc.errors()[0]["msg"])))
-        _raise_read_errors(errors)
-    else:
-        result = read_jsonl(path)
-        _raise_read_errors(result.errors)
-        records = [loaded.record for loaded in result.records]
+    try:
+        result = read_records(path)
+    except ValueError as exc:
+        raise DatasetError(f"{path}: {exc}") from exc
+    if result.errors:
+        raise DatasetError(_unreadable_message([str(e) for e in result.errors]))
+    records = [loaded.record for loaded in result.records]
     for record in records:
         problems = _gate_problems(record, required, None)
         if problems:

@@ -11,11 +11,11 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.jsonl import read_jsonl
+from rustgate.data.jsonl import LoadedRecord, read_jsonl
 from rustgate.records import GateResult, Record
 
 FORMAT = "rustgate-dataset/1"
@@ -119,19 +119,35 @@ def load_manifest(folder: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def verify_dataset(folder: str | Path) -> list[Problem]:
-    """Every disagreement between the split files and ``manifest.json`` (empty list: intact)."""
+@dataclass
+class FolderCheck:
+    """A dataset folder read against its manifest: the records per split and every disagreement."""
+
+    manifest: dict[str, Any]
+    splits: dict[str, list[LoadedRecord]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    _listed: dict[str, dict[str, Any]] = field(init=False, repr=False)
+
+    def entry(self, record_id: str) -> dict[str, Any] | None:
+        return self._listed.get(record_id)
+
+    def __post_init__(self) -> None:
+        self._listed = {entry["id"]: entry for entry in self.manifest.get("records", [])}
+
+
+def check_folder(folder: str | Path) -> FolderCheck:
+    """Read every split file once and compare it with ``manifest.json`` (trainer and ``verify`` share this)."""
     root = Path(folder)
-    manifest = load_manifest(root)
-    listed = {entry["id"]: entry for entry in manifest.get("records", [])}
+    check = FolderCheck(load_manifest(root))
     seen: set[str] = set()
-    problems: list[Problem] = []
-    for split, info in manifest.get("splits", {}).items():
+    problems = check.problems
+    for split, info in check.manifest.get("splits", {}).items():
         path = root / str(info.get("file", f"{split}.jsonl"))
         if not path.is_file():
             problems.append(Problem(str(path), "-", "missing", f"split {split!r} file is missing"))
             continue
         read = read_jsonl(path)
+        check.splits[split] = read.records
         problems += [Problem(f"{e.file}:{e.line}", e.record_id or "<no id>", "input", e.message) for e in read.errors]
         if len(read.records) + len(read.errors) != info.get("count"):
             problems.append(
@@ -144,7 +160,7 @@ def verify_dataset(folder: str | Path) -> list[Problem]:
             )
         for loaded in read.records:
             record, where = loaded.record, f"{loaded.file}:{loaded.line}"
-            entry = listed.get(record.id)
+            entry = check.entry(record.id)
             seen.add(record.id)
             if entry is None:
                 problems.append(Problem(where, record.id, "added", "not in the manifest (added after gating)"))
@@ -156,7 +172,12 @@ def verify_dataset(folder: str | Path) -> list[Problem]:
             actual = {name: gate_entry(result) for name, result in record.gates.items()}
             if actual != entry.get("gates", {}):
                 problems.append(Problem(where, record.id, "gates", "gate verdicts differ from the manifest"))
-    for rid, entry in listed.items():
+    for rid, entry in check._listed.items():
         if rid not in seen:
             problems.append(Problem(str(root), rid, "missing", f"listed under {entry.get('split')!r} but not found"))
-    return problems
+    return check
+
+
+def verify_dataset(folder: str | Path) -> list[Problem]:
+    """Every disagreement between the split files and ``manifest.json`` (empty list: intact)."""
+    return check_folder(folder).problems

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,16 @@ from rustgate.records import GateResult, Record
 Method = Literal["replay", "batch"]
 MAX_DIAGNOSTICS = 50
 OnResult = Callable[[int, GateResult], None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One distinct sample crate to compile, with the warm profile it compiles against."""
+
+    key: str
+    source: CrateSource
+    profile: Profile
+    warm: WarmProfile
 
 
 class CompileGate(Gate):
@@ -116,64 +127,45 @@ class CompileGate(Gate):
             for index in pending[key]:
                 land(index, result)
 
-        runnable: list[str] = []
-        ready: dict[str, WarmProfile] = {}
+        jobs: list[_Job] = []
         for key in pending:
             state = warm[sources[key].profile]
             if isinstance(state, str):
                 finish(key, CheckOutcome("error", reason=state))
             else:
-                ready[state.profile] = state
-                runnable.append(key)
+                jobs.append(_Job(key, sources[key], profiles[state.profile], state))
 
-        if self.method == "batch":
-            self._run_batches(runnable, sources, profiles, ready, toolchain, finish)
-        else:
-            self._run_replay(runnable, sources, profiles, ready, toolchain, finish)
+        run = self._run_batches if self.method == "batch" else self._run_replay
+        for key, outcome in run(jobs, toolchain):
+            finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
-    def _run_replay(
-        self,
-        keys: list[str],
-        sources: dict[str, CrateSource],
-        profiles: dict[str, Profile],
-        warm: dict[str, WarmProfile],
-        toolchain: Toolchain,
-        finish: Callable[[str, CheckOutcome], None],
-    ) -> None:
-        def one(key: str) -> tuple[str, CheckOutcome]:
-            source = sources[key]
+    def _run_replay(self, jobs: list[_Job], toolchain: Toolchain) -> Iterator[tuple[str, CheckOutcome]]:
+        """One sandboxed rustc per sample, ``self.jobs`` at a time, yielded as each finishes."""
+
+        def one(job: _Job) -> tuple[str, CheckOutcome]:
             try:
-                outcome = check_replay(
-                    source, warm[source.profile], toolchain, profiles[source.profile].manifest_text, self.limits
-                )
+                outcome = check_replay(job.source, job.warm, toolchain, job.profile.manifest_text, self.limits)
             except OSError as exc:
                 outcome = CheckOutcome("error", reason=f"could not run the compiler: {exc}")
-            return key, outcome
+            return job.key, outcome
 
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for future in as_completed([pool.submit(one, key) for key in keys]):
-                finish(*future.result())
+            for future in as_completed([pool.submit(one, job) for job in jobs]):
+                yield future.result()
 
-    def _run_batches(
-        self,
-        keys: list[str],
-        sources: dict[str, CrateSource],
-        profiles: dict[str, Profile],
-        warm: dict[str, WarmProfile],
-        toolchain: Toolchain,
-        finish: Callable[[str, CheckOutcome], None],
-    ) -> None:
-        by_profile: dict[str, list[str]] = {}
-        for key in keys:
-            by_profile.setdefault(sources[key].profile, []).append(key)
-        for name, group in by_profile.items():
+    def _run_batches(self, jobs: list[_Job], toolchain: Toolchain) -> Iterator[tuple[str, CheckOutcome]]:
+        """One ``cargo check`` per profile over a package with a target per sample."""
+        by_profile: dict[str, list[_Job]] = {}
+        for job in jobs:
+            by_profile.setdefault(job.profile.name, []).append(job)
+        for group in by_profile.values():
+            first = group[0]
             try:
-                outcomes = check_batch([sources[k] for k in group], profiles[name], warm[name], toolchain, self.limits)
+                outcomes = check_batch([j.source for j in group], first.profile, first.warm, toolchain, self.limits)
             except OSError as exc:
                 outcomes = [CheckOutcome("error", reason=f"could not run cargo: {exc}")] * len(group)
-            for key, outcome in zip(group, outcomes, strict=True):
-                finish(key, outcome)
+            yield from zip((j.key for j in group), outcomes, strict=True)
 
     def _warm(self, profile: Profile, toolchain: Toolchain) -> WarmProfile | str:
         """The warm state, warming on first use; a string says why it is unavailable."""

@@ -69,20 +69,24 @@ class LLMClient:
             self._inflight = {}
         return self._semaphore
 
+    def _account(self, gate: str, reply: ProviderReply, usd: float, *, cached: bool, retries: int = 0) -> None:
+        self.accounting.record(
+            gate,
+            self.model_id,
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            usd=usd,
+            cached=cached,
+            retries=retries,
+        )
+
     def _cached(self, key: str, gate: str) -> LLMResponse | None:
         hit = self.ledger.get_call(key)  # ~10 µs: a thread hop would cost more than it saves
         if hit is None:
             return None
         reply = ProviderReply.from_json(hit)
         cost = self.prices.cost(self.model_id, reply.input_tokens, reply.output_tokens)
-        self.accounting.record(
-            gate,
-            self.model_id,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-            usd=cost,
-            cached=True,
-        )
+        self._account(gate, reply, cost, cached=True)
         return LLMResponse(reply=reply, model=self.model_id, cost_usd=0.0, cached=True, attempts=0)
 
     async def complete(self, request: LLMRequest, *, gate: str, priority: int = 0) -> LLMResponse:
@@ -135,15 +139,7 @@ class LLMClient:
             output_tokens=reply.output_tokens,
             cost_usd=cost,
         )
-        self.accounting.record(
-            gate,
-            self.model_id,
-            input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens,
-            usd=cost,
-            cached=False,
-            retries=attempts - 1,
-        )
+        self._account(gate, reply, cost, cached=False, retries=attempts - 1)
         return LLMResponse(reply=reply, model=self.model_id, cost_usd=cost, cached=False, attempts=attempts)
 
     async def _call_with_retries(self, request: LLMRequest, estimate_in: int) -> tuple[ProviderReply, int]:
