@@ -2,8 +2,9 @@
 
 The trainer only imports ``rustgate.records`` and ``rustgate.data`` readers: a dataset folder is
 checked by ``rustgate.data.manifest.check_folder`` (the same check as ``rustgate verify``) against
-the verdicts and content hashes recorded when it was built. A record edited after gating, one the manifest never listed, or
-one that failed a required gate is refused unless ``allow_ungated`` says otherwise.
+the verdicts and content hashes recorded when it was built. A record edited after gating, one
+the manifest never listed, or one that failed a required gate is refused unless ``allow_ungated``
+says otherwise.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.data.validate import validate
+    from rustgate.hook import validate
     from rustgate.ledger import Ledger
 
     if not args.paths:

@@ -8,7 +8,7 @@ import pytest
 from data_fixtures import bad_code, distinct_code, row, write_rows
 
 from rustgate.cli.validate import main as validate_main
-from rustgate.data.validate import schema_findings, validate
+from rustgate.hook import schema_findings, validate
 from rustgate.ledger import Ledger
 from rustgate.testing.llm_server import LLMServer, Reply, judge_scores
 
