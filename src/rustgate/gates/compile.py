@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +21,8 @@ from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile
 from rustgate.gates.base import Gate
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.records import GateResult, Record
+
+log = logging.getLogger(__name__)
 
 Method = Literal["replay", "batch"]
 MAX_DIAGNOSTICS = 50
@@ -174,6 +177,7 @@ class CompileGate(Gate):
             return state
         if not self.warm_missing:
             return f"profile {profile.name!r} is not warm: run `rustgate warm {profile.name}`"
+        log.warning("profile %r is not warm: building its pinned crates once (minutes; `rustgate warm`)", profile.name)
         try:
             return warm_profile(profile, toolchain, self.cache_root)
         except (WarmError, OSError) as exc:
