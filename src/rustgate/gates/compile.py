@@ -29,6 +29,11 @@ MAX_DIAGNOSTICS = 50
 OnResult = Callable[[int, GateResult], None]
 
 
+def default_jobs() -> int:
+    """One compiler per core plus one, so a core never idles while a sandbox starts up."""
+    return (os.cpu_count() or 1) + 1
+
+
 @dataclass(frozen=True)
 class _Job:
     """One distinct sample crate to compile, with the warm profile it compiles against."""
@@ -63,7 +68,7 @@ class CompileGate(Gate):
         cache_root: Path | None = None,
     ) -> None:
         self.profile = profile
-        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.jobs = max(1, jobs or default_jobs())
         self.limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb)
         self.ledger = ledger
         self.use_cache = use_cache and ledger is not None
