@@ -11,6 +11,10 @@ import pytest
 from rustgate.cargo.sandbox import SAFE_ENV, Limits, bubblewrap, run_limited, unsafe_includes, wrap
 
 
+def test_identifiers_named_include_are_not_refused() -> None:
+    assert unsafe_includes({"src/lib.rs": "pub fn include(include_tests: bool) -> bool { include_tests }"}) == []
+
+
 def test_plain_relative_includes_inside_the_crate_are_allowed() -> None:
     files = {
         "src/lib.rs": 'const A: &str = include_str!("data.rs");\n#[path = "x/y.rs"] mod y;',
@@ -31,6 +35,8 @@ def test_plain_relative_includes_inside_the_crate_are_allowed() -> None:
         '#[path = "/etc/hostname"] mod h;',
         "macro_rules! m { ($p:expr) => { include_str!($p) } }",
         'include_str!("missing.txt")',
+        'use std::include_str as read; const P: &str = read!("/etc/passwd");',
+        "use core::{include_bytes};",
     ],
 )
 def test_includes_reaching_outside_are_refused(code: str) -> None:

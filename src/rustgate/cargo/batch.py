@@ -18,12 +18,11 @@ import tomlkit
 
 from rustgate.cargo.diagnostics import parse_rustc_json
 from rustgate.cargo.extract import CrateSource
-from rustgate.cargo.replay import CheckOutcome, outcome_from_run
-from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, unsafe_includes, wrap
+from rustgate.cargo.replay import CheckOutcome, include_refusal, outcome_from_run
+from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, wrap
 from rustgate.cargo.templates import Profile
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import WarmProfile
-from rustgate.records import Diagnostic
 
 
 def _target_name(index: int) -> str:
@@ -65,12 +64,7 @@ def check_batch(
     limits: Limits,
 ) -> list[CheckOutcome]:
     """Check all ``sources`` (one profile) with one cargo process sharing the warm target dir."""
-    outcomes: list[CheckOutcome | None] = [None] * len(sources)
-    for index, source in enumerate(sources):
-        refused = unsafe_includes(source.files)
-        if refused:
-            diags = [Diagnostic(level="error", code="RG-INCLUDE", message=p) for p in refused]
-            outcomes[index] = CheckOutcome("rejected", diags, refused[0])
+    outcomes: list[CheckOutcome | None] = [include_refusal(source) for source in sources]
     todo = [i for i, o in enumerate(outcomes) if o is None]
     if not todo:
         return [o for o in outcomes if o is not None]

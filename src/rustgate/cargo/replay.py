@@ -113,6 +113,16 @@ def outcome_from_run(result: SandboxResult, diagnostics: list[Diagnostic]) -> Ch
     return CheckOutcome("error", diagnostics, f"compiler exited {result.returncode} without diagnostics: {tail}")
 
 
+def include_refusal(source: CrateSource) -> CheckOutcome | None:
+    """``rejected`` when the sample would read files outside itself (both checkers ask this first)."""
+    refused = unsafe_includes(source.files)
+    if not refused:
+        return None
+    return CheckOutcome(
+        "rejected", [Diagnostic(level="error", code="RG-INCLUDE", message=p) for p in refused], refused[0]
+    )
+
+
 def check_replay(
     source: CrateSource,
     warm: WarmProfile,
@@ -122,10 +132,9 @@ def check_replay(
     work_root: Path | None = None,
 ) -> CheckOutcome:
     """Compile one sample crate in a fresh folder under the sandbox; never raises for the sample."""
-    refused = unsafe_includes(source.files)
-    if refused:
-        diags = [Diagnostic(level="error", code="RG-INCLUDE", message=p) for p in refused]
-        return CheckOutcome("rejected", diags, refused[0])
+    refused = include_refusal(source)
+    if refused is not None:
+        return refused
     root = Path(tempfile.mkdtemp(prefix="rustgate-", dir=work_root))
     try:
         write_sample(root, source, manifest_text)

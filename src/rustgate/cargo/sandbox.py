@@ -21,6 +21,8 @@ from pathlib import Path, PurePosixPath
 
 _INCLUDE = re.compile(r"\binclude(?:_str|_bytes)?\s*!\s*[\(\[\{]\s*(?P<arg>[^\)\]\}]*)")
 _PATH_ATTR = re.compile(r"#\s*!?\s*\[\s*path\s*=\s*(?P<arg>[^\]]*)\]")
+# ``use std::include_str as read;`` would let ``read!("/etc/passwd")`` slip past _INCLUDE.
+_INCLUDE_ALIAS = re.compile(r"\buse\b[^;]*\binclude(?:_str|_bytes)?\b|\binclude(?:_str|_bytes)?\s+as\b")
 _STRING = re.compile(r'^(?:"(?P<plain>[^"\\]*)"|r(?P<hashes>#*)"(?P<raw>.*?)"(?P=hashes))\s*,?\s*$', re.S)
 
 SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -57,6 +59,9 @@ def unsafe_includes(files: dict[str, str]) -> list[str]:
     problems: list[str] = []
     for name, text in files.items():
         base = PurePosixPath(name).parent
+        for match in _INCLUDE_ALIAS.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(f"{name}:{line}: importing or renaming an include macro is refused")
         for pattern, what in ((_INCLUDE, "include macro"), (_PATH_ATTR, "#[path] attribute")):
             for match in pattern.finditer(text):
                 line = text.count("\n", 0, match.start()) + 1
