@@ -116,3 +116,34 @@ def test_good_commit_passes_bad_commit_is_blocked_unchanged_costs_nothing(
     with Ledger(ledger_path) as ledger:
         assert ledger.count("gate_results") == before
     assert commit(repo, env, "notes").returncode == 0
+
+
+@pytest.mark.cargo
+def test_try_repo_installs_the_published_hook_and_blocks_a_bad_record(warm_cache: Path, tmp_path: Path) -> None:
+    """What a dataset repo with ``repo:`` + ``rev:`` gets: pre-commit pip-installs this project
+    into its own env (``language: python``) and runs ``rustgate-validate`` from there."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "RUSTGATE_CACHE_DIR": str(warm_cache),
+    }
+    git(repo, "init", "-q", "-b", "main", env=env)
+    data = repo / "data.jsonl"
+    write_rows(data, [row("rust-ok", distinct_code(900)), row("rust-bad", bad_code(2))])
+    git(repo, "add", "data.jsonl", env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "rustgate-validate", "--files", "data.jsonl"],
+        cwd=repo,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=900,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "data.jsonl:2: rust-bad: fail:" in output and "E0308" in output
+    assert "rust-ok:" not in output, "a passing record is not a finding"
