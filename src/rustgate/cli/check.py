@@ -124,9 +124,9 @@ def print_summary(records: list[Record], summary: dict[str, Any]) -> None:
     console.print(table)
     if summary["top_error_codes"]:
         codes = ", ".join(f"{code} x{count}" for code, count in summary["top_error_codes"].items())
-        console.print(f"top rustc error codes: {codes}")
+        console.print(f"top rustc error codes: {codes}", soft_wrap=True)
     for record in records:
         result = record.gates["compile"]
         if result.verdict != "pass":
             first = next((d.short() for d in result.diagnostics if d.level.startswith("error")), result.reason)
-            console.print(f"  {record.id}: {result.verdict}: {first}", markup=False, highlight=False)
+            console.print(f"  {record.id}: {result.verdict}: {first}", markup=False, highlight=False, soft_wrap=True)

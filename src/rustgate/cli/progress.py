@@ -32,9 +32,10 @@ class RateColumn(TextColumn):
 class Reporter:
     """``advance(label)`` once per finished item; draws a bar only when stderr is a terminal."""
 
-    def __init__(self, description: str, total: int, *, console: Console | None = None) -> None:
+    def __init__(self, description: str, total: int, *, estimate: bool = False, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
         self.total = total
+        self.estimate = estimate  # the total is a guess: grow it rather than overrun it
         self.done = 0
         self.description = description
         self.started = time.monotonic()
@@ -62,11 +63,17 @@ class Reporter:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self._progress is not None:
+            self._progress.update(self._task, total=self.done, completed=self.done)
             self._progress.stop()
 
     def advance(self, label: str) -> None:
         self.done += 1
+        if self.estimate and self.done >= self.total:
+            # Totals can be estimates (cargo's unit count is not known up front): never show a
+            # negative ETA, keep one item in hand until the caller is done.
+            self.total = self.done + 1
         if self._progress is not None:
+            self._progress.update(self._task, total=self.total)
             self._progress.advance(self._task)
             return
         now = time.monotonic()

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: already warm", file=sys.stderr)
             continue
         started = time.monotonic()
-        with Reporter(f"warm {name}", profile.lock_text.count("[[package]]")) as reporter:
+        with Reporter(f"warm {name}", profile.lock_text.count("[[package]]"), estimate=True) as reporter:
             try:
                 warm_profile(profile, toolchain, on_progress=lambda crate, done, total: reporter.advance(crate))
             except WarmError as exc:
