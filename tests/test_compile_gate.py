@@ -115,3 +115,27 @@ def test_gate_attaches_results_to_records(warm_cache: Path) -> None:
     gated = asyncio.run(CompileGate().apply([_record(GOOD), _record(BAD)]))
     assert gated[0].gates["compile"].verdict == "pass"
     assert gated[1].passed(["compile"]) is False
+
+
+def test_concurrent_warm_ups_of_one_profile_take_turns(tmp_path: Path) -> None:
+    """Two processes warming the same cold profile: both end warm, neither breaks the other."""
+    import subprocess
+    import sys
+
+    base = tmp_path / "cache"
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from rustgate.cargo.templates import get_profile\n"
+        "from rustgate.cargo.toolchain import detect_toolchain\n"
+        "from rustgate.cargo.warm import warm_profile\n"
+        "w = warm_profile(get_profile('rust'), detect_toolchain(), Path(sys.argv[1]))\n"
+        "print(w.argv[w.argv.index('--crate-name') + 1])\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(base)], stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outputs == ["rustgate_probe", "rustgate_probe"]
+    (result,) = CompileGate(cache_root=base, warm_missing=False).check([_record(GOOD)])
+    assert result.verdict == "pass"

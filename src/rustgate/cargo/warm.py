@@ -7,6 +7,7 @@ done with ``RUSTC_WORKSPACE_WRAPPER``, which cargo calls for workspace members o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -114,6 +115,23 @@ def warm_profile(
     if existing is not None:
         return existing
     root = warm_root(toolchain, base) / profile.name
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f".{profile.name}.lock", "w") as lock:
+        # Two runs warming one profile (a hook beside a check) take turns; the second finds it warm.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = load_warm(profile, toolchain, base)
+        if existing is not None:
+            return existing
+        return _warm_locked(profile, toolchain, base, root, on_progress)
+
+
+def _warm_locked(
+    profile: Profile,
+    toolchain: Toolchain,
+    base: Path | None,
+    root: Path,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> WarmProfile:
     _prepare_package(profile, root)
     capture = root / "capture"
     shutil.rmtree(capture, ignore_errors=True)
