@@ -32,9 +32,9 @@ from corpus import AXUM, LEPTOS, RIG, Sample  # noqa: E402
 
 from rustgate.cargo.extract import CrateSource, extract_crate  # noqa: E402
 from rustgate.cargo.replay import replay_argv, sample_env, write_sample  # noqa: E402
-from rustgate.cargo.templates import load_profiles  # noqa: E402
-from rustgate.cargo.toolchain import detect_toolchain  # noqa: E402
-from rustgate.cargo.warm import warm_profile  # noqa: E402
+from rustgate.cargo.templates import Profile, load_profiles  # noqa: E402
+from rustgate.cargo.toolchain import Toolchain, detect_toolchain  # noqa: E402
+from rustgate.cargo.warm import WarmProfile, warm_profile  # noqa: E402
 from rustgate.gates.compile import CompileGate  # noqa: E402
 from rustgate.ledger import Ledger  # noqa: E402
 from rustgate.records import Record  # noqa: E402
@@ -65,14 +65,20 @@ def sources(records: list[Record]) -> list[CrateSource]:
     return out
 
 
+def warm_states(toolchain: Toolchain, profiles: dict[str, Profile]) -> dict[str, WarmProfile]:
+    """Each profile's warm state, looked up once per phase rather than once per sample."""
+    return {name: warm_profile(profile, toolchain) for name, profile in profiles.items()}
+
+
 def phase_naive(records: list[Record]) -> dict[str, float]:
     toolchain = detect_toolchain()
     profiles = load_profiles()
+    warmed = warm_states(toolchain, profiles)
     work = Path(tempfile.mkdtemp(prefix="bench-naive-"))
     passed = 0
     started = time.perf_counter()
     for index, source in enumerate(sources(records)):
-        warm = warm_profile(profiles[source.profile], toolchain)
+        warm = warmed[source.profile]
         project = work / f"p{index}"
         for relative, text in source.files.items():
             (project / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -108,10 +114,11 @@ def phase_floor(records: list[Record]) -> dict[str, float]:
     """Bare rustc per sample, sequential; the sum over cores is the floor."""
     toolchain = detect_toolchain()
     profiles = load_profiles()
+    warmed = warm_states(toolchain, profiles)
     total = 0.0
     passed = 0
     for source in sources(records):
-        warm = warm_profile(profiles[source.profile], toolchain)
+        warm = warmed[source.profile]
         root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
         write_sample(root, source, profiles[source.profile].manifest_text)
         argv = [str(toolchain.rustc), *replay_argv(warm, source.root_file, source.kind, root / "out")]

@@ -16,7 +16,6 @@ from pathlib import Path
 from rustgate.data.formats import read_records
 from rustgate.data.jsonl import LoadedRecord
 from rustgate.ledger import Ledger
-from rustgate.records import GateResult
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.findings
-
-
-def first_problem(result: GateResult) -> str:
-    errors = [d for d in result.diagnostics if d.level.startswith("error")]
-    if errors:
-        return errors[0].short()
-    if result.diagnostics:
-        return result.diagnostics[0].short()
-    return result.reason or "no reason given"
 
 
 def schema_findings(paths: Sequence[str | Path]) -> tuple[list[LoadedRecord], list[Finding]]:
@@ -110,7 +100,7 @@ def validate(
             passed.append(item.__class__(item.record.with_gate(result), item.file, item.line))
         else:
             outcome.findings.append(
-                Finding(item.file, item.line, item.record.id, result.verdict, first_problem(result))
+                Finding(item.file, item.line, item.record.id, result.verdict, result.first_problem())
             )
     if judge_model:
         _judge(passed, outcome, ledger, judge_model, judge_threshold, judge_base_url)

@@ -65,6 +65,15 @@ class GateResult(BaseModel):
     def passed(self) -> bool:
         return self.verdict == "pass"
 
+    def first_problem(self) -> str:
+        """The one line a person reads first: the first error, else any diagnostic, else the reason."""
+        errors = [d for d in self.diagnostics if d.level.startswith("error")]
+        if errors:
+            return errors[0].short()
+        if self.diagnostics:
+            return self.diagnostics[0].short()
+        return self.reason or "no reason given"
+
 
 class Record(BaseModel):
     """A canonical dataset row plus the verdicts the gates gave it."""

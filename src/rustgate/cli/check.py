@@ -128,5 +128,5 @@ def print_summary(records: list[Record], summary: dict[str, Any]) -> None:
     for record in records:
         result = record.gates["compile"]
         if result.verdict != "pass":
-            first = next((d.short() for d in result.diagnostics if d.level.startswith("error")), result.reason)
-            console.print(f"  {record.id}: {result.verdict}: {first}", markup=False, highlight=False, soft_wrap=True)
+            line = f"  {record.id}: {result.verdict}: {result.first_problem()}"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
