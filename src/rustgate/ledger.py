@@ -101,7 +101,7 @@ class Ledger:
         """Store a verdict. ``error`` verdicts are never stored: infrastructure may recover."""
         if result.verdict == "error":
             return
-        blob = result.model_copy(update={"cached": False}).model_dump_json()
+        blob = result.model_copy(update={"cached": False, "content_hash": None}).model_dump_json()
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO gate_results (key, gate, record_id, result, created) VALUES (?, ?, ?, ?, ?)",

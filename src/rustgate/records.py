@@ -60,9 +60,13 @@ class GateResult(BaseModel):
     duration_s: float = 0.0
     cached: bool = False
     details: dict[str, Any] = Field(default_factory=dict)
+    # ``Record.content_hash()`` of the record this verdict was given to: a verdict belongs to
+    # the exact content it judged, so an edit after gating un-passes the record.
+    content_hash: str | None = None
 
     @property
     def passed(self) -> bool:
+        """The verdict alone; ``Record.gate_passed`` also checks it still belongs to the content."""
         return self.verdict == "pass"
 
     def first_problem(self) -> str:
@@ -112,10 +116,26 @@ class Record(BaseModel):
         return next(m.content for m in reversed(self.messages) if m.role == "assistant")
 
     def with_gate(self, result: GateResult) -> Record:
+        """Attach ``result``, bound to this record's content unless it already names what it judged."""
+        if result.content_hash is None:
+            result = result.model_copy(update={"content_hash": self.content_hash()})
         return self.model_copy(update={"gates": {**self.gates, result.gate: result}})
 
+    def stale_gates(self) -> list[str]:
+        """Gates whose verdict was given to other content (edited after gating) or to unknown content."""
+        current = self.content_hash()
+        return [name for name, result in self.gates.items() if result.content_hash != current]
+
+    def gate_passed(self, gate: str) -> bool:
+        """``gate`` said pass, and said it about exactly this content."""
+        result = self.gates.get(gate)
+        return result is not None and result.passed and result.content_hash == self.content_hash()
+
     def passed(self, gates: list[str] | tuple[str, ...]) -> bool:
-        return all(g in self.gates and self.gates[g].passed for g in gates)
+        current = self.content_hash()
+        return all(
+            g in self.gates and self.gates[g].passed and self.gates[g].content_hash == current for g in gates
+        )
 
     def content_hash(self) -> str:
         return content_hash(self.messages, self.crate)

@@ -95,6 +95,8 @@ class CompileGate(Gate):
         results: list[GateResult | None] = [None] * len(records)
 
         def land(index: int, result: GateResult) -> None:
+            # One compile may serve many records (same code): each gets the verdict bound to its own content.
+            result = result.model_copy(update={"content_hash": records[index].content_hash()})
             results[index] = result
             if on_result is not None:
                 on_result(index, result)

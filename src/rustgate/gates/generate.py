@@ -159,7 +159,7 @@ class Generator:
             cached=bool(call["cached"]),
             details={**provenance, "retries": call["retries"]},
         )
-        return Record(
+        record = Record(
             id=spec.record_id,
             crate=spec.crate,
             messages=[
@@ -172,8 +172,8 @@ class Generator:
                 "provenance": provenance,
                 "repairs": repairs,
             },
-            gates={self.name: result},
         )
+        return record.with_gate(result)
 
     async def generate(self, spec: GenerationSpec) -> Record:
         started = time.monotonic()

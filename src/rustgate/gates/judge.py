@@ -173,6 +173,7 @@ class JudgeGate(Gate):
             scores=scores,
             duration_s=time.monotonic() - started,
             cached=all(meta["cached"] for _, meta in outputs),
+            content_hash=record.content_hash(),
             details={
                 "model": self.client.model_id,
                 "samples": [{"scores": p.scores.model_dump(), "rationale": p.rationale, **m} for p, m in outputs],
