@@ -18,14 +18,16 @@ from rustgate.cargo.warm import warm_profile  # noqa: E402
 
 @pytest.fixture(scope="session")
 def warm_cache() -> Iterator[Path]:
-    """Every profile warm in ``RUSTGATE_CACHE_DIR`` (the user cache when unset); warms on first use."""
+    """Every default profile warm in ``RUSTGATE_CACHE_DIR`` (the user cache when unset); warms on
+    first use. On-demand profiles (``axum-full``) are warmed by the tests that use them."""
     from rustgate.paths import cache_dir
 
     root = cache_dir()
     os.environ["RUSTGATE_CACHE_DIR"] = str(root)
     toolchain = detect_toolchain()
     for profile in load_profiles().values():
-        warm_profile(profile, toolchain)
+        if not profile.on_demand:
+            warm_profile(profile, toolchain)
     yield root
 
 

@@ -8,6 +8,7 @@ done with ``RUSTC_WORKSPACE_WRAPPER``, which cargo calls for workspace members o
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -17,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rustgate.cargo.templates import Profile
+from rustgate.cargo.templates import Profile, profile_from_texts
 from rustgate.cargo.toolchain import Toolchain
+from rustgate.data.atomic import atomic_write_text
 from rustgate.paths import cache_dir
 
 PROBE_CRATE = "rustgate_probe"
@@ -53,6 +55,7 @@ class WarmProfile:
     env: dict[str, str]
     toolchain_key: str
     lock_hash: str
+    fingerprint: str = ""
 
     @property
     def target_dir(self) -> Path:
@@ -67,9 +70,28 @@ def _state_file(root: Path) -> Path:
     return root / "rustgate-warm.json"
 
 
+def profile_dir(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> Path:
+    """The warm folder of ``profile``: its name for a built-in; for a user profile also a hash of
+    its project file's path, so two projects' profiles of one name never evict each other."""
+    if profile.built_in:
+        return warm_root(toolchain, base) / profile.name
+    project = hashlib.sha256(profile.source.encode()).hexdigest()[:8]
+    return warm_root(toolchain, base) / f"user-{profile.name}-{project}"
+
+
+def unlocked_message(profile: Profile) -> str:
+    return (
+        f"profile {profile.name!r} ({profile.source}) has no lockfile at {profile.lock_path}: "
+        f"run `rustgate warm {profile.name}` to resolve and lock its crates, then commit the lockfile"
+    )
+
+
 def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> WarmProfile | None:
-    """The warm state for ``profile`` if it is complete and current, else None."""
-    root = warm_root(toolchain, base) / profile.name
+    """The warm state for ``profile`` if it is complete and current (same manifest and lockfile,
+    same compiler), else None."""
+    if not profile.is_locked:
+        return None
+    root = profile_dir(profile, toolchain, base)
     state_path = _state_file(root)
     if not state_path.is_file():
         return None
@@ -77,7 +99,7 @@ def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) 
         state = json.loads(state_path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    if state.get("lock_hash") != profile.lock_hash or state.get("toolchain_key") != toolchain.key:
+    if state.get("fingerprint") != profile.fingerprint or state.get("toolchain_key") != toolchain.key:
         return None
     warm = WarmProfile(
         profile=profile.name,
@@ -86,6 +108,7 @@ def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) 
         env=dict(state["env"]),
         toolchain_key=toolchain.key,
         lock_hash=profile.lock_hash,
+        fingerprint=profile.fingerprint,
     )
     externs = [arg.split("=", 1)[1] for arg in warm.argv if "=" in arg and arg.endswith((".rmeta", ".rlib", ".so"))]
     if not all(Path(path).exists() for path in externs):
@@ -109,14 +132,17 @@ def warm_profile(
     """Build ``profile``'s dependencies (``cargo check --locked``) and capture the probe's rustc call.
 
     Idempotent: an already-warm profile returns at once. The first run downloads the pinned
-    crates; later checks never touch the network.
+    crates; later checks never touch the network. A profile without a lockfile (a user profile
+    never warmed by ``rustgate warm``) is a :class:`WarmError`: checking never resolves versions.
     """
+    if not profile.is_locked:
+        raise WarmError(unlocked_message(profile))
     existing = load_warm(profile, toolchain, base)
     if existing is not None:
         return existing
-    root = warm_root(toolchain, base) / profile.name
+    root = profile_dir(profile, toolchain, base)
     root.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{profile.name}.lock", "w") as lock:
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
         # Two runs warming one profile (a hook beside a check) take turns; the second finds it warm.
         fcntl.flock(lock, fcntl.LOCK_EX)
         existing = load_warm(profile, toolchain, base)
@@ -164,7 +190,10 @@ def _warm_locked(
     stderr = proc.stderr.read()
     if proc.wait() != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {proc.returncode}):\n{tail}")
+        hint = ""
+        if "--locked" in stderr and not profile.built_in:
+            hint = f"\nthe lockfile {profile.lock_path} no longer fits the profile: run `rustgate warm {profile.name}`"
+        raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {proc.returncode}):\n{tail}{hint}")
     if not (capture / "argv").is_file():
         raise WarmError(f"warm-up of profile {profile.name!r}: cargo never invoked rustc on the probe crate")
     args = (capture / "argv").read_bytes().decode().split("\0")[:-1]
@@ -178,6 +207,7 @@ def _warm_locked(
         "toolchain_key": toolchain.key,
         "toolchain": toolchain.version,
         "lock_hash": profile.lock_hash,
+        "fingerprint": profile.fingerprint,
         "warmed_at": time.time(),
     }
     tmp = _state_file(root).with_suffix(".tmp")
@@ -191,3 +221,42 @@ def _warm_locked(
 
 def _count_packages(profile: Profile) -> int:
     return max(1, profile.lock_text.count("[[package]]"))
+
+
+def lock_profile(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> Profile:
+    """Resolve a user profile's crates and write its lockfile beside the project file.
+
+    Starts from the profile's own lockfile, else the lockfile of the profile it extends, so only
+    new or changed crates get new versions (``cargo fetch`` resolves minimally and downloads).
+    Built-in profiles are locked in the repository and returned unchanged.
+    """
+    if profile.built_in or profile.lock_path is None:
+        return profile
+    root = profile_dir(profile, toolchain, base) / "lock"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "lib.rs").write_text(_PROBE_SOURCE)
+    (root / "Cargo.toml").write_text(profile.manifest_text)
+    seed = profile.lock_text or profile.seed_lock
+    if seed:
+        (root / "Cargo.lock").write_text(seed)
+    env = {**os.environ, "CARGO_TERM_COLOR": "never", "RUSTC": str(toolchain.rustc)}
+    done = subprocess.run(
+        [str(toolchain.cargo), "fetch"], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise WarmError(f"could not resolve the crates of profile {profile.name!r} ({profile.source}):\n{tail}")
+    lock_text = (root / "Cargo.lock").read_text()
+    if lock_text != profile.lock_text:
+        atomic_write_text(profile.lock_path, lock_text)
+    shutil.rmtree(root, ignore_errors=True)
+    return profile_from_texts(
+        profile.name,
+        profile.manifest_text,
+        lock_text,
+        path=profile.path,
+        source=profile.source,
+        lock_path=profile.lock_path,
+        seed_lock=profile.seed_lock,
+    )

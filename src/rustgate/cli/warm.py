@@ -1,4 +1,8 @@
-"""``rustgate warm [PROFILE...]``: build each profile's pinned dependencies once."""
+"""``rustgate warm [PROFILE...]``: build each profile's pinned dependencies once.
+
+For a user profile (a ``[profiles.<name>]`` table of ``rustgate.toml``) it first resolves the
+crates and writes the lockfile beside the project file, for the user to commit.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,21 @@ import argparse
 import sys
 import time
 
-from rustgate.cargo.templates import TemplateError, load_profiles
-from rustgate.cargo.toolchain import ToolchainError, detect_toolchain
-from rustgate.cargo.warm import WarmError, load_warm, warm_profile
+from rustgate.cargo.templates import Profile, TemplateError, load_profiles
+from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
+from rustgate.cargo.warm import WarmError, load_warm, lock_profile, warm_profile
 from rustgate.cli.progress import Reporter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("warm", help="build the pinned dependencies of each profile once (needs network once)")
-    parser.add_argument("profiles", nargs="*", metavar="PROFILE", help="profiles to warm (default: all)")
+    parser.add_argument(
+        "profiles",
+        nargs="*",
+        metavar="PROFILE",
+        help="profiles to warm (default: every profile not marked on_demand; `--all` adds those)",
+    )
+    parser.add_argument("--all", action="store_true", help="also warm the on-demand profiles (such as axum-full)")
     parser.set_defaults(func=run)
 
 
@@ -25,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     except (ToolchainError, TemplateError) as exc:
         print(f"rustgate warm: error: {exc}", file=sys.stderr)
         return 2
-    names = args.profiles or list(profiles)
+    names = args.profiles or [n for n, p in profiles.items() if args.all or not p.on_demand]
     unknown = [n for n in names if n not in profiles]
     if unknown:
         print(f"rustgate warm: unknown profile(s) {', '.join(unknown)}; known: {', '.join(profiles)}", file=sys.stderr)
@@ -33,17 +43,25 @@ def run(args: argparse.Namespace) -> int:
     print(f"toolchain: {toolchain.version}", file=sys.stderr)
     status = 0
     for name in names:
-        profile = profiles[name]
-        if load_warm(profile, toolchain) is not None:
-            print(f"{name}: already warm", file=sys.stderr)
-            continue
-        started = time.monotonic()
-        with Reporter(f"warm {name}", profile.lock_text.count("[[package]]"), estimate=True) as reporter:
-            try:
-                warm_profile(profile, toolchain, on_progress=lambda crate, done, total: reporter.advance(crate))
-            except WarmError as exc:
-                print(f"{name}: error: {exc}", file=sys.stderr)
-                status = 1
-                continue
-        print(f"{name}: warm in {time.monotonic() - started:.0f}s", file=sys.stderr)
+        try:
+            _warm_one(profiles[name], toolchain)
+        except WarmError as exc:
+            print(f"{name}: error: {exc}", file=sys.stderr)
+            status = 1
     return status
+
+
+def _warm_one(profile: Profile, toolchain: Toolchain) -> None:
+    name = profile.name
+    if not profile.built_in:
+        before = profile.lock_text
+        profile = lock_profile(profile, toolchain)
+        if profile.lock_text != before:
+            print(f"{name}: wrote {profile.lock_path} (commit it: it pins the profile's crates)", file=sys.stderr)
+    if load_warm(profile, toolchain) is not None:
+        print(f"{name}: already warm", file=sys.stderr)
+        return
+    started = time.monotonic()
+    with Reporter(f"warm {name}", profile.lock_text.count("[[package]]"), estimate=True) as reporter:
+        warm_profile(profile, toolchain, on_progress=lambda crate, done, total: reporter.advance(crate))
+    print(f"{name}: warm in {time.monotonic() - started:.0f}s", file=sys.stderr)
