@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rustgate.data.formats import read_records
 from rustgate.data.jsonl import LoadedRecord
+from rustgate.display import one_line
 from rustgate.ledger import Ledger
 
 
@@ -29,7 +30,7 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.record_id}: {self.verdict}: {self.message}"
+        return one_line(f"{self.file}:{self.line}: {self.record_id}: {self.verdict}: {self.message}", 1000)
 
 
 @dataclass

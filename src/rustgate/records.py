@@ -159,4 +159,5 @@ def content_hash(messages: list[Message], crate: str | None) -> str:
     """
     payload = {"crate": crate, "messages": [[m.role, m.content] for m in messages]}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in an answer must hash (and be rejected by a gate), not crash.
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()

@@ -10,10 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rustgate.cargo.sandbox import bubblewrap
+from rustgate.cargo.isolation import CHOICES, UNSAFE_WARNING, IsolationError, requested_backend
 from rustgate.cli.progress import Reporter
 from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
+from rustgate.display import one_line
 from rustgate.gates.compile import CompileGate
 from rustgate.ledger import Ledger
 from rustgate.records import GateResult, Record
@@ -30,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
     parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
+    parser.add_argument(
+        "--sandbox",
+        choices=CHOICES,
+        default=None,
+        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: bubblewrap, else namespaces; "
+        "'none' compiles untrusted code without isolation)",
+    )
     parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the ledger")
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
@@ -48,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"{error}", file=sys.stderr)
     records = [item.record for item in loaded.records]
-    if bubblewrap() is None:
-        print(
-            "rustgate check: note: bubblewrap (bwrap) not found; samples compile with a scrubbed environment"
-            " and limits but without filesystem/network namespaces (see docs/compile-gate.md)",
-            file=sys.stderr,
-        )
+    try:
+        if requested_backend(args.sandbox) == "none":
+            print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)
+    except IsolationError as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     ledger = None if args.no_cache else Ledger(args.ledger) if args.ledger else Ledger()
     gate = CompileGate(
         profile=args.profile,
@@ -63,11 +71,14 @@ def run(args: argparse.Namespace) -> int:
         ledger=ledger,
         use_cache=not args.no_cache,
         method=args.method,
+        sandbox=args.sandbox,
     )
     started = time.monotonic()
     with Reporter("check", len(records)) as reporter:
         results = gate.check(records, on_result=lambda i, r: reporter.advance(f"{records[i].id}: {r.verdict}"))
     elapsed = time.monotonic() - started
+    if gate.isolation is not None and not gate.isolation.isolated:
+        print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)  # again, after the table scrolls
     gated = [record.with_gate(result) for record, result in zip(records, results, strict=True)]
     summary = build_summary(gated, elapsed, len(loaded.errors))
     print_summary(gated, summary)
@@ -107,6 +118,7 @@ def build_summary(records: list[Record], elapsed: float, input_errors: int) -> d
         "cached": sum(1 for r in records if r.gates["compile"].cached),
         "wall_s": round(elapsed, 3),
         "toolchain": toolchains[0] if len(toolchains) == 1 else toolchains,
+        "sandbox": sorted({str(r.gates["compile"].details.get("sandbox")) for r in records} - {"None"}),
     }
 
 
@@ -128,5 +140,5 @@ def print_summary(records: list[Record], summary: dict[str, Any]) -> None:
     for record in records:
         result = record.gates["compile"]
         if result.verdict != "pass":
-            line = f"  {record.id}: {result.verdict}: {result.first_problem()}"
+            line = f"  {one_line(record.id, 120)}: {result.verdict}: {one_line(result.first_problem(), 300)}"
             console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rustgate.display import one_line
 from rustgate.records import Record
 
 
@@ -23,7 +24,7 @@ class InputError:
 
     def __str__(self) -> str:
         rid = self.record_id if self.record_id is not None else "<no id>"
-        return f"{self.file}:{self.line}: {rid}: {self.message}"
+        return one_line(f"{self.file}:{self.line}: {rid}: {self.message}", 1000)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
+from rustgate.display import one_line
 from rustgate.records import GateResult, Record
 
 FORMAT = "rustgate-dataset/1"
@@ -108,7 +109,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.record_id}: {self.kind}: {self.message}"
+        return one_line(f"{self.where}: {self.record_id}: {self.kind}: {self.message}", 1000)
 
 
 def load_manifest(folder: str | Path) -> dict[str, Any]:
