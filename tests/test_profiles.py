@@ -139,6 +139,13 @@ dependencies = { either = "=1.13.0", smallvec = { version = "=1.13.2", features 
     assert choose_profile("rust", {"serde"}, {**BUILT_INS, **profiles}) == "rust"
 
 
+def test_a_user_profile_with_the_same_marker_wins_over_the_built_in(tmp_path: Path) -> None:
+    project = _project(tmp_path, '[profiles.zz-db]\nextends = "axum"\nmarkers = ["sqlx"]\n'
+                       'dependencies = { sqlx = { version = "=0.8.6", features = ["sqlite"] } }\n')
+    profiles = {**BUILT_INS, **user_profiles(project, dict(BUILT_INS))}
+    assert choose_profile("axum", {"axum", "sqlx"}, profiles) == "zz-db"
+
+
 def test_user_profile_keeps_the_base_features(tmp_path: Path) -> None:
     project = _project(tmp_path, '[profiles.my-ssr]\nextends = "leptos-ssr"\ndependencies = { either = "=1.13.0" }\n')
     profile = user_profiles(project, dict(BUILT_INS))["my-ssr"]

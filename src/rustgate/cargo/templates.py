@@ -244,12 +244,12 @@ def choose_profile(crate: str | None, roots: Iterable[str], profiles: Mapping[st
         return crate in profile.crates or crate == name or crate.replace("-", "_") in profile.crate_names
 
     marked = [
-        (-len(roots.intersection(p.markers)), -len(roots & p.crate_names), name)
+        (-len(roots.intersection(p.markers)), -len(roots & p.crate_names), p.built_in, name)
         for name, p in profiles.items()
         if roots.intersection(p.markers) and fits(name, p)
     ]
     if marked:
-        return min(marked)[2]
+        return min(marked)[3]
     if labelled is not None:
         return labelled
     used = [(-len(roots & set(p.frameworks)), name) for name, p in profiles.items() if roots & set(p.frameworks)]

@@ -8,11 +8,11 @@ done with ``RUSTC_WORKSPACE_WRAPPER``, which cargo calls for workspace members o
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,12 +71,12 @@ def _state_file(root: Path) -> Path:
 
 
 def profile_dir(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> Path:
-    """The warm folder of ``profile``: its name for a built-in; for a user profile also a hash of
-    its project file's path, so two projects' profiles of one name never evict each other."""
+    """The warm folder of ``profile``: its name for a built-in (a new template replaces the old
+    build); for a user profile also its fingerprint, so projects (and test runs) that declare the
+    same profile share one build and two different profiles of one name never evict each other."""
     if profile.built_in:
         return warm_root(toolchain, base) / profile.name
-    project = hashlib.sha256(profile.source.encode()).hexdigest()[:8]
-    return warm_root(toolchain, base) / f"user-{profile.name}-{project}"
+    return warm_root(toolchain, base) / f"user-{profile.name}-{profile.fingerprint}"
 
 
 def unlocked_message(profile: Profile) -> str:
@@ -232,8 +232,9 @@ def lock_profile(profile: Profile, toolchain: Toolchain, base: Path | None = Non
     """
     if profile.built_in or profile.lock_path is None:
         return profile
-    root = profile_dir(profile, toolchain, base) / "lock"
-    shutil.rmtree(root, ignore_errors=True)
+    parent = warm_root(toolchain, base)
+    parent.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f".lock-{profile.name}-", dir=parent))
     (root / "src").mkdir(parents=True)
     (root / "src" / "lib.rs").write_text(_PROBE_SOURCE)
     (root / "Cargo.toml").write_text(profile.manifest_text)
@@ -244,13 +245,15 @@ def lock_profile(profile: Profile, toolchain: Toolchain, base: Path | None = Non
     done = subprocess.run(
         [str(toolchain.cargo), "fetch"], cwd=root, env=env, capture_output=True, text=True, check=False
     )
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise WarmError(f"could not resolve the crates of profile {profile.name!r} ({profile.source}):\n{tail}")
-    lock_text = (root / "Cargo.lock").read_text()
+    try:
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+            raise WarmError(f"could not resolve the crates of profile {profile.name!r} ({profile.source}):\n{tail}")
+        lock_text = (root / "Cargo.lock").read_text()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     if lock_text != profile.lock_text:
         atomic_write_text(profile.lock_path, lock_text)
-    shutil.rmtree(root, ignore_errors=True)
     return profile_from_texts(
         profile.name,
         profile.manifest_text,

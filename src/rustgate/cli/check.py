@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rustgate.cargo.isolation import CHOICES, UNSAFE_WARNING, IsolationError, requested_backend
+from rustgate.cargo.templates import TemplateError, load_profiles
 from rustgate.cli.progress import Reporter
 from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
@@ -28,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of canonical records")
     parser.add_argument("--report-json", metavar="OUT", help="write per-record verdicts and a summary here")
     parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
-    parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
+    parser.add_argument(
+        "--profile", metavar="NAME", help="force one profile for every record (names: `rustgate templates`)"
+    )
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
     parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
     parser.add_argument(
@@ -56,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"{error}", file=sys.stderr)
     records = [item.record for item in loaded.records]
+    if args.profile is not None:
+        try:
+            known = load_profiles()
+        except TemplateError as exc:
+            print(f"rustgate check: error: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+        if args.profile not in known:
+            print(f"rustgate check: unknown profile {args.profile!r}; known: {', '.join(known)}", file=sys.stderr)
+            return EXIT_INPUT
     try:
         if requested_backend(args.sandbox) == "none":
             print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)
