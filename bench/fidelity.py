@@ -16,7 +16,8 @@ Which examples: axum ``examples/<name>/`` with one ``.rs`` file (``src/main.rs``
 ``examples/<name>/src/**.rs`` (``src/lib.rs`` + ``src/main.rs`` + modules, ``// src/...`` headers;
 ssr when the example's manifest has an ``ssr`` feature); rig ``rig-core/examples/*.rs``. Non-Rust
 files an example names in a string literal (``include_str!("../chat.html")``, askama's
-``templates/hello.html``, ``migrations/``) go with it as path-named blocks of their language.
+``hello.html``) or reads by convention (``migrations/`` for ``sqlx::migrate!()``, ``templates/``
+for askama) go with it as path-named blocks of their language.
 Doc examples: fenced blocks in ``///``/``//!`` comments and ``docs/*.md`` of a crate source folder,
 made into a crate the way rustdoc does (``# `` lines shown, wrapped in ``fn main`` when none);
 ``ignore``/``compile_fail``/non-Rust blocks are skipped.
@@ -104,6 +105,12 @@ def _named_files(folder: Path, rust_sources: list[str]) -> list[tuple[str, str]]
                 text = text.split("/", 1)[1]
             if text:
                 literals.add(text.rstrip("/"))
+    code = "\n".join(rust_sources)
+    # Folders macros read by convention, with no path in the code.
+    if "migrate!" in code or "embed_migrations!" in code:
+        literals.add("migrations")
+    if "#[template(" in code:
+        literals.add("templates")
     found = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
