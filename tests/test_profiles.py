@@ -38,6 +38,7 @@ def test_every_built_in_declares_what_it_is_for() -> None:
     assert BUILT_INS["leptos-ssr"].crates == ()
     assert "leptos_axum" in BUILT_INS["leptos-ssr"].markers
     assert BUILT_INS["axum-full"].on_demand and not BUILT_INS["axum"].on_demand
+    assert BUILT_INS["leptos-actix"].on_demand and "leptos_actix" in BUILT_INS["leptos-actix"].markers
 
 
 def test_crate_names_cover_every_direct_dependency() -> None:

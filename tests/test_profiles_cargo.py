@@ -349,3 +349,61 @@ def test_axum_full_is_warmed_on_demand_and_carries_databases(warm_cache: Path) -
     profile = load_profiles()["axum-full"]
     warm_profile(profile, detect_toolchain())  # minutes, once per cache: not part of `rustgate warm`
     _assert_pass(_check(_record("axum", ("rust", AXUM_FULL)), "axum-full"))
+
+
+LEPTOS_ACTIX = (
+    """
+// src/lib.rs
+use leptos::prelude::*;
+
+#[server]
+pub async fn header_count() -> Result<usize, ServerFnError> {
+    let request: actix_web::HttpRequest = leptos_actix::extract().await?;
+    Ok(request.headers().len())
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let count = Resource::new(|| (), |_| header_count());
+    view! {
+        <Suspense fallback=|| "...">
+            {move || count.get().map(|c| c.map(|n| n.to_string()).unwrap_or_default())}
+        </Suspense>
+    }
+}
+""",
+    """
+// src/main.rs
+#[cfg(feature = "ssr")]
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    use actix_files::Files;
+    use actix_web::{App, HttpServer};
+    use headers_app::Home;
+    use leptos::prelude::*;
+    use leptos_actix::{generate_route_list, LeptosRoutes};
+
+    let conf = get_configuration(None).unwrap();
+    let addr = conf.leptos_options.site_addr;
+    HttpServer::new(move || {
+        let routes = generate_route_list(Home);
+        let site_root = conf.leptos_options.site_root.clone();
+        App::new()
+            .leptos_routes(routes, || view! { <Home/> })
+            .service(Files::new("/", site_root.as_ref()))
+    })
+    .bind(&addr)?
+    .run()
+    .await
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {}
+""",
+)
+
+
+def test_leptos_actix_is_warmed_on_demand_and_judges_the_actix_server(warm_cache: Path) -> None:
+    profile = load_profiles()["leptos-actix"]
+    warm_profile(profile, detect_toolchain())
+    _assert_pass(_check(_record("leptos", *(("rust", code) for code in LEPTOS_ACTIX)), "leptos-actix"))
