@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from rustgate.cargo.batch import check_batch
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
-from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation, requested_backend
+from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
 from rustgate.cargo.replay import CheckOutcome, check_replay
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
@@ -147,7 +147,7 @@ class CompileGate(Gate):
             return [r for r in results if r is not None]
         isolation = self.isolation
         if not isolation.isolated:
-            log.warning("compile gate: %s", "no isolation (RUSTGATE_SANDBOX=none)")
+            log.warning("compile gate: %s", UNSAFE_WARNING)
 
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
