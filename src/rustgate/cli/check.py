@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
     parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
+    parser.add_argument("--max-output-mb", type=int, default=64, help="largest file the compiler may write")
     parser.add_argument(
         "--sandbox",
         choices=CHOICES,
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         timeout_s=args.timeout,
         memory_mb=args.memory_mb,
+        max_output_mb=args.max_output_mb,
         ledger=ledger,
         use_cache=not args.no_cache,
         method=args.method,
