@@ -101,7 +101,7 @@ def test_verify_names_edited_added_missing_and_moved_records(
     assert main(["verify", str(out)]) == 1
     printed = capsys.readouterr().out
     kinds = {line.split(": ")[2] for line in printed.splitlines()}
-    assert kinds == {"edited", "added", "missing", "moved", "count"}
+    assert kinds == {"edited", "stale", "added", "missing", "moved", "count"}
     assert f"{out / 'train.jsonl'}:1: {edited['id']}: edited" in printed
     assert f"{out / 'train.jsonl'}:{len(new_train)}: late-arrival: added" in printed
     assert f"{json.loads(train[1])['id']}: missing" in printed

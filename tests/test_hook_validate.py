@@ -112,3 +112,15 @@ def test_cli_exit_codes_and_judge_only_with_a_key(
     assert "2 unchanged (ledger), 0 compiled, 2 judged, 1 not passing" in captured.err
     assert len(captured.out.splitlines()) == 1
     assert ": judge fail: mean 3.00 < threshold 7" in captured.out
+
+
+def test_a_row_carrying_a_verdict_for_other_content_is_a_finding(tmp_path: Path) -> None:
+    from data_fixtures import gated
+
+    good = gated("kept", distinct_code(1), judge_scores={"correctness": 9.0})
+    edited = gated("edited", distinct_code(2), judge_scores={"correctness": 9.0}).to_row(with_gates=True)
+    edited["messages"][1]["content"] += "\nAnd one more sentence after the judge scored it."
+    data = write_rows(tmp_path / "d.jsonl", [good.to_row(with_gates=True), edited])
+    loaded, findings = schema_findings([data])
+    assert [item.record.id for item in loaded] == ["kept"]
+    assert [str(f).split(": ")[1:3] for f in findings] == [["edited", "stale"]]

@@ -70,6 +70,14 @@ def schema_findings(paths: Sequence[str | Path]) -> tuple[list[LoadedRecord], li
             if empty:
                 findings.append(Finding(item.file, item.line, rid, "schema", f"empty {empty[0]} message"))
                 continue
+            stale = item.record.stale_gates()
+            if stale:
+                # A verdict carried on the row for other content: an edit after gating, or a copy.
+                findings.append(
+                    Finding(item.file, item.line, rid, "stale", f"the {', '.join(stale)} verdict(s) on this row "
+                            "were given to other content: re-run the gates on it")  # fmt: skip
+                )
+                continue
             loaded.append(item)
     return loaded, sorted(findings, key=lambda f: (f.file, f.line))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,6 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="compile-check the answers in JSONL datasets")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of canonical records")
     parser.add_argument("--report-json", metavar="OUT", help="write per-record verdicts and a summary here")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write every record with its compile verdict here (.jsonl or .parquet): the input of `rustgate build`",
+    )
     parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
     parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
@@ -48,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("rustgate check: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_INPUT
+    if args.output and any(Path(args.output).resolve() == Path(p).resolve() for p in args.paths):
+        print(f"rustgate check: --output {args.output} is an input: write the gated records elsewhere", file=sys.stderr)
         return EXIT_INPUT
     try:
         loaded = read_many(args.paths)
@@ -86,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
     print_summary(gated, summary)
     if args.report_json:
         atomic_write_json(args.report_json, {"records": [report_row(r) for r in gated], "summary": summary})
+    if args.output:
+        from rustgate.data.formats import write_records
+
+        write_records(args.output, gated, with_gates=True)
+        print(f"wrote {len(gated)} gated records to {args.output}", file=sys.stderr)
     if ledger is not None:
         ledger.close()
     if loaded.errors:

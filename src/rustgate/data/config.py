@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -98,8 +98,12 @@ class BuildConfig(BaseModel):
     inputs: list[Path] = Field(min_length=1)
     replay: list[Path] = Field(default_factory=list)
     output: Path = Path("dataset")
-    required_gates: list[str] = Field(default_factory=lambda: ["compile"])
+    required_gates: list[str] = Field(default_factory=lambda: ["compile"], min_length=1)
     replay_required_gates: list[str] = Field(default_factory=list)
+    # Gates build may run itself on records whose verdict is missing or stale ("compile" only:
+    # answers are compiled through the ledger, so unchanged code costs nothing).
+    gate_missing: list[Literal["compile"]] = Field(default_factory=list)
+    ledger: Path | None = None
     seed: int = 0
     sizing: Sizing = Field(default_factory=Sizing)
     dedupe: Dedupe = Field(default_factory=Dedupe)
@@ -118,6 +122,7 @@ class BuildConfig(BaseModel):
                 "inputs": [fix(p) for p in self.inputs],
                 "replay": [fix(p) for p in self.replay],
                 "output": fix(self.output),
+                "ledger": fix(self.ledger) if self.ledger is not None else None,
                 "decontam": self.decontam.model_copy(
                     update={"eval_prompts": [fix(p) for p in self.decontam.eval_prompts]}
                 ),
@@ -138,6 +143,8 @@ class BuildConfig(BaseModel):
         dumped["inputs"] = [rel(p) for p in dumped["inputs"]]
         dumped["replay"] = [rel(p) for p in dumped["replay"]]
         dumped["output"] = rel(dumped["output"])
+        if dumped.get("ledger"):
+            dumped["ledger"] = rel(dumped["ledger"])
         dumped["decontam"]["eval_prompts"] = [rel(p) for p in dumped["decontam"]["eval_prompts"]]
         return dumped
 

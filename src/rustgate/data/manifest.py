@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
+from rustgate.data.signing import signature_problem, signing_key
 from rustgate.display import one_line
 from rustgate.records import GateResult, Record
 
@@ -105,7 +106,7 @@ class Problem:
 
     where: str
     record_id: str
-    kind: str  # "edited", "added", "missing", "moved", "gates", "count", "input"
+    kind: str  # "edited", "added", "missing", "moved", "gates", "stale", "count", "input", "signature"
     message: str
 
     def __str__(self) -> str:
@@ -140,6 +141,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
     """Read every split file once and compare it with ``manifest.json`` (trainer and ``verify`` share this)."""
     root = Path(folder)
     check = FolderCheck(load_manifest(root))
+    key = signing_key()
+    if key is not None:
+        wrong = signature_problem(check.manifest, key)
+        if wrong:
+            check.problems.append(Problem(str(root / MANIFEST), "-", "signature", wrong))
     seen: set[str] = set()
     problems = check.problems
     for split, info in check.manifest.get("splits", {}).items():
@@ -173,6 +179,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
             actual = {name: gate_entry(result) for name, result in record.gates.items()}
             if actual != entry.get("gates", {}):
                 problems.append(Problem(where, record.id, "gates", "gate verdicts differ from the manifest"))
+            stale = record.stale_gates()
+            if stale:
+                problems.append(
+                    Problem(where, record.id, "stale", f"the {', '.join(stale)} verdict(s) were given to other content")
+                )
     for rid, entry in check._listed.items():
         if rid not in seen:
             problems.append(Problem(str(root), rid, "missing", f"listed under {entry.get('split')!r} but not found"))
