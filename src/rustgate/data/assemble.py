@@ -34,6 +34,7 @@ class BuildResult:
     drops: list[Drop] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     shortfall: dict[str, tuple[int, int]] = field(default_factory=dict)
+    funnel: list[tuple[str, int]] = field(default_factory=list)  # framework records left after each stage
 
 
 def _gate_filter(records: list[Record], gates: list[str], label: str) -> tuple[list[Record], list[Drop]]:
@@ -92,6 +93,12 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
     if regate is not None:
         main = regate(main, list(config.gate_missing))
         replay = regate(replay, [g for g in config.gate_missing if g in config.replay_required_gates])
+    pool = [*main, *replay]
+    funnel = [("inputs", len(main))]
+    passing = main
+    for gate in config.required_gates:
+        passing = [r for r in passing if r.gate_passed(gate)]
+        funnel.append((f"{gate} pass", len(passing)))
     main, dropped = _gate_filter(main, config.required_gates, "required gates")
     drops += dropped
     replay, dropped = _gate_filter(replay, config.replay_required_gates, "replay gates")
@@ -120,8 +127,10 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
 
     main_left = [r for r in candidates if r.id not in replay_ids or r.id in collisions]
     replay_left = [r for r in candidates if r.id in replay_ids and r.id not in collisions]
+    funnel.append(("deduped and decontaminated", len(main_left)))
     sized = size_per_crate(main_left, config.sizing.targets(), config.seed)
     drops += sized.drops
+    funnel.append(("kept", len(sized.records)))
     chosen = list(sized.records)
     shortfall = dict(sized.shortfall)
     if config.replay:
@@ -130,8 +139,7 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
         drops += drawn.drops
         shortfall.update(drawn.shortfall)
     train, test = split(chosen, config.split.test, config.seed)
-    pool = [r.record for r in main_read.records] + [r.record for r in replay_read.records]
-    return BuildResult(train, test, pool, drops, errors, shortfall)
+    return BuildResult(train, test, pool, drops, errors, shortfall, funnel)
 
 
 def write_dataset(result: BuildResult, config: BuildConfig, out: Path | None = None, *, force: bool = False) -> Path:
@@ -147,6 +155,7 @@ def write_dataset(result: BuildResult, config: BuildConfig, out: Path | None = N
         for name, records in splits.items():
             atomic_write_jsonl(staging / f"{name}.jsonl", (r.to_row(with_gates=True) for r in records))
         manifest = build_manifest(splits, required_gates=config.required_gates, config=config.public())
+        manifest["funnel"] = [{"stage": stage, "records": count} for stage, count in result.funnel]
         key = signing_key()
         if key is not None:
             manifest = sign(manifest, key)
