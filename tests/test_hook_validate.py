@@ -8,6 +8,7 @@ import pytest
 from data_fixtures import bad_code, distinct_code, row, write_rows
 
 from rustgate.cli.validate import main as validate_main
+from rustgate.gates.compile import CompileSettings
 from rustgate.hook import schema_findings, validate
 from rustgate.ledger import Ledger
 from rustgate.testing.llm_server import LLMServer, Reply, judge_scores
@@ -63,14 +64,14 @@ def test_parquet_rows_are_named_by_row_number(tmp_path: Path) -> None:
 def test_validate_compiles_only_what_changed(warm_cache: Path, tmp_path: Path) -> None:
     path = write_rows(tmp_path / "d.jsonl", [row(f"ok-{i}", distinct_code(i)) for i in range(4)])
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        first = validate([path], ledger=ledger, jobs=2)
+        first = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert first.ok and (first.compiled, first.cached) == (4, 0)
         stored = ledger.count("gate_results")
-        again = validate([path], ledger=ledger, jobs=2)
+        again = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert again.ok and (again.compiled, again.cached) == (0, 4)
         assert ledger.count("gate_results") == stored
         write_rows(path, [*(row(f"ok-{i}", distinct_code(i)) for i in range(4)), row("bad", bad_code(5)), PROSE])
-        changed = validate([path], ledger=ledger, jobs=2)
+        changed = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert (changed.compiled, changed.cached) == (1, 4)
         printed = [str(f) for f in changed.findings]
         assert printed[0] == f"{path}:5: bad: fail: 2:5: error: [E0308] mismatched types"

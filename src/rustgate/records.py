@@ -44,6 +44,20 @@ class Diagnostic(BaseModel):
         return f"{where}{self.level}: {code}{self.message}"
 
 
+class Provenance(BaseModel):
+    """Who wrote a record and what it cost: written by the generator into ``meta["provenance"]``,
+    read by the manifest and the report through ``Record.provenance()`` (one shape for both)."""
+
+    model: str
+    endpoint: str | None = None
+    prompt_hash: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    attempt: int = 0  # 0 for the first answer, n for the n-th repair
+    cost_usd: float = 0.0  # every generation call behind this answer: malformed retries and repairs included
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class GateResult(BaseModel):
     """What one gate said about one record.
 
@@ -114,6 +128,16 @@ class Record(BaseModel):
     def answer(self) -> str:
         """The last assistant turn: the markdown answer the gates judge."""
         return next(m.content for m in reversed(self.messages) if m.role == "assistant")
+
+    def provenance(self) -> Provenance | None:
+        """The generator's provenance, when a generator wrote this record."""
+        raw = self.meta.get("provenance")
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return Provenance.model_validate(raw)
+        except ValueError:
+            return None
 
     def with_gate(self, result: GateResult) -> Record:
         """Attach ``result``, bound to this record's content unless it already names what it judged."""

@@ -11,12 +11,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from rustgate.cargo.isolation import CHOICES, UNSAFE_WARNING, IsolationError, requested_backend
+from rustgate.cargo.isolation import UNSAFE_WARNING, IsolationError, requested_backend
+from rustgate.cli.gate_args import add_compile_arguments, compile_settings
 from rustgate.cli.progress import Reporter
 from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
 from rustgate.display import one_line
-from rustgate.gates.compile import CompileGate
+from rustgate.gates.base import StageContext
 from rustgate.ledger import Ledger
 from rustgate.records import GateResult, Record
 from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
@@ -34,27 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help="write every record with its compile verdict here (.jsonl or .parquet): the input of `rustgate build`",
     )
-    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
-    parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
-    parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
-    parser.add_argument("--max-output-mb", type=int, default=64, help="largest file the compiler may write")
-    parser.add_argument(
-        "--sandbox",
-        choices=CHOICES,
-        default=None,
-        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: bubblewrap, else namespaces; "
-        "'none' compiles untrusted code without isolation)",
-    )
-    parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+    add_compile_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the ledger")
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        print("rustgate check: --jobs must be at least 1", file=sys.stderr)
+    try:
+        settings = compile_settings(args, use_cache=not args.no_cache)
+    except ValueError as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
         return EXIT_INPUT
     if args.output and any(Path(args.output).resolve() == Path(p).resolve() for p in args.paths):
         print(f"rustgate check: --output {args.output} is an input: write the gated records elsewhere", file=sys.stderr)
@@ -74,17 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rustgate check: {exc}", file=sys.stderr)
         return EXIT_INPUT
     ledger = None if args.no_cache else Ledger(args.ledger) if args.ledger else Ledger()
-    gate = CompileGate(
-        profile=args.profile,
-        jobs=args.jobs,
-        timeout_s=args.timeout,
-        memory_mb=args.memory_mb,
-        max_output_mb=args.max_output_mb,
-        ledger=ledger,
-        use_cache=not args.no_cache,
-        method=args.method,
-        sandbox=args.sandbox,
-    )
+    gate = settings.build(StageContext(ledger))
     started = time.monotonic()
     with Reporter("check", len(records)) as reporter:
         results = gate.check(records, on_result=lambda i, r: reporter.advance(f"{records[i].id}: {r.verdict}"))

@@ -13,6 +13,7 @@ import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from rustgate.records import Crate
+from rustgate.validation import format_validation_error
 
 
 class ConfigError(ValueError):
@@ -161,6 +162,5 @@ def load_config(path: str | Path) -> BuildConfig:
     try:
         config = BuildConfig.model_validate(body)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
+        raise ConfigError(format_validation_error(exc, str(path))) from exc
     return config.resolved(source.parent.resolve())

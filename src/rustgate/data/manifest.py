@@ -55,12 +55,10 @@ def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[
                 models.add(str(result.details["model"]))
             if result.gate == "judge" and ":" in result.version:
                 prompt_hashes.add(result.version.split(":", 1)[1])
-        meta_model = record.meta.get("model") or (record.meta.get("generator") or {}).get("model")
-        if isinstance(meta_model, str):
-            models.add(meta_model)
-        meta_hash = record.meta.get("prompt_hash")
-        if isinstance(meta_hash, str):
-            prompt_hashes.add(meta_hash)
+        provenance = record.provenance()
+        if provenance is not None:
+            models.add(provenance.model)
+            prompt_hashes.add(provenance.prompt_hash)
     toolchain = toolchains.most_common(1)[0][0] if toolchains else None
     return toolchain, sorted(models), sorted(prompt_hashes)
 

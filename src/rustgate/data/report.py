@@ -101,10 +101,11 @@ def judge_scores(records: Sequence[Record]) -> dict[str, list[float]]:
 
 
 def record_cost(record: Record) -> float:
-    """What a record cost in API calls: generation (``meta.cost_usd``) plus the judge's samples."""
-    cost = float(record.meta.get("cost_usd", 0.0) or 0.0)
+    """What a record cost in API calls: its generation (every attempt, ``Record.provenance()``)
+    plus each judge sample's calls (``details.samples[].cost_usd``, malformed retries included)."""
+    provenance = record.provenance()
+    cost = provenance.cost_usd if provenance is not None else 0.0
     for result in record.gates.values():
-        cost += float(result.details.get("cost_usd", 0.0) or 0.0)
         for sample in result.details.get("samples", []) or []:
             if isinstance(sample, dict):
                 cost += float(sample.get("cost_usd", 0.0) or 0.0)

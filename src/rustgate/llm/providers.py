@@ -25,6 +25,7 @@ from rustgate.llm.types import LLMRequest, ProviderReply, inline_schema_of
 
 ProviderName = Literal["anthropic", "openai"]
 _KEY_ENV: dict[str, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+_DEFAULT_ENDPOINTS: dict[str, str] = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 # Names that mean "an OpenAI-compatible server" (vLLM, Ollama, llama.cpp): need a base_url.
 _COMPATIBLE = {"openai-compatible", "vllm", "ollama", "llamacpp", "llama.cpp"}
 
@@ -42,6 +43,13 @@ class ModelSpec:
     @property
     def id(self) -> str:
         return f"{self.provider}:{self.model}"
+
+    @property
+    def endpoint(self) -> str:
+        """Where calls go: two servers under one model name (a base model and its adapter) differ here."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return _DEFAULT_ENDPOINTS[self.provider]
 
     @classmethod
     def parse(cls, name: str, *, base_url: str | None = None, api_key_env: str | None = None) -> ModelSpec:
