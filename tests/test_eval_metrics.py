@@ -176,3 +176,32 @@ def test_rendered_leaderboard_has_the_benchmark_columns() -> None:
     page = to_html(board)
     assert page.startswith("<!doctype html>") and page.count("<svg") == 3
     assert "m&lt;1&gt;" in page and "<script" not in page and "src=" not in page and "href=" not in page
+
+
+def test_config_is_checked_before_any_work(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from rustgate.eval.config import EvalConfig, EvalConfigError
+
+    judge = {"model": "openai:j"}
+    with pytest.raises(ValidationError, match="either model"):
+        EvalConfig.model_validate({"models": [{"model": "openai:m", "path": "x"}], "judge": judge})
+    with pytest.raises(ValidationError, match="adapter needs a local path"):
+        EvalConfig.model_validate({"models": [{"model": "vllm:m", "base_url": "u", "adapter": "a"}], "judge": judge})
+    with pytest.raises(ValidationError, match="share the label"):
+        EvalConfig.model_validate({"models": [{"model": "openai:m"}, {"model": "openai:m"}], "judge": judge})
+    with pytest.raises(ValidationError, match="compare names 'ghost'"):
+        EvalConfig.model_validate(
+            {"models": [{"model": "openai:m"}], "judge": judge, "compare": [["ghost", "openai:m"]]}
+        )
+    bad = tmp_path / "eval.toml"
+    bad.write_text('suite = "rustweb-15"\nsurprise = 1\n[judge]\nmodel = "openai:j"\n[[models]]\nmodel = "openai:m"\n')
+    with pytest.raises(EvalConfigError, match="surprise"):
+        EvalConfig.from_toml(bad)
+    shipped = EvalConfig.from_toml(Path(__file__).parent.parent / "examples/eval.toml")
+    assert [m.label for m in shipped.models] == ["base", "tuned", "anthropic:claude-sonnet-4-5"]
+    assert shipped.comparisons() == [("tuned", "base")] and shipped.output.is_absolute()
+    local = EvalConfig.model_validate(
+        {"models": [{"path": "m"}, {"path": "m", "adapter": "runs/a"}], "judge": judge}
+    )
+    assert [m.label for m in local.models] == ["m", "m+a"] and local.comparisons() == [("m+a", "m")]

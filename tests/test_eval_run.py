@@ -159,13 +159,15 @@ def test_cli_runs_the_shipped_suite_and_refuses_foreign_outputs(
         "eval", "--model", f"base=vllm:test-base@{llm_server.openai_url}",
         "--model", f"tuned=openai:test-tuned@{llm_server.openai_url}",
         "--judge", "anthropic:test-judge", "--judge-base-url", llm_server.url,
-        "--output", str(out), "--ledger", str(tmp_path / "l.sqlite3"), "--no-progress",
+        "--compare", "tuned,base", "--output", str(out), "--ledger", str(tmp_path / "l.sqlite3"), "--no-progress",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| Rank | Model | Leptos | Axum | Rig | Overall |" in printed and "30 answers" in printed
     board = json.loads((out / "leaderboard.json").read_text())
     assert board["suite"]["name"] == "rustweb-15" and board["suite"]["per_crate"] == {"axum": 5, "leptos": 5, "rig": 5}
+    (paired,) = board["comparisons"]
+    assert (paired["a"], paired["b"]) == ("tuned", "base") and paired["judge"]["overall"]["mean"] == 0.0
     assert main(argv) == 0  # its own outputs are rewritten
 
     foreign = tmp_path / "mine"

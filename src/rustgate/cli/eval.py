@@ -46,6 +46,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most this many prompts per crate")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature of the flag models")
     parser.add_argument("--max-tokens", type=int, default=None, help="answer token limit of the flag models")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="A,B",
+        help="a paired comparison A - B on the same prompts (repeatable), e.g. tuned,base",
+    )
     parser.add_argument("--output", default=None, help="output folder (default: eval)")
     parser.add_argument("--ledger", default=None, help="ledger file (default: the user cache)")
     parser.add_argument("--max-usd", type=float, default=None, help="budget for the whole run")
@@ -86,14 +93,15 @@ def build_config(args: argparse.Namespace) -> Any:
             flags[key] = getattr(args, key)
     sampling = {k: v for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens)) if v is not None}
     models = [{**served(s), **sampling} for s in args.model] + [{**local(s), **sampling} for s in args.local]
+    pairs = [tuple(part.strip() for part in pair.split(",", 1)) for pair in args.compare]
     if args.config:
         base = EvalConfig.from_toml(args.config)
         doc = base.model_dump()
         doc.update(flags)
         doc["models"] = doc["models"] + models
+        doc["compare"] = doc["compare"] + pairs
     else:
-        doc = {**flags, "models": models}
-        doc.setdefault("judge", {})
+        doc = {**flags, "models": models, "compare": pairs}
     judge = dict(doc.get("judge") or {})
     if args.judge:
         judge["model"] = args.judge
@@ -108,7 +116,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from rustgate.eval.config import EvalConfigError
-    from rustgate.eval.render import to_markdown
+    from rustgate.eval.render import summary_markdown
     from rustgate.eval.runner import evaluate
     from rustgate.eval.suite import SuiteError
     from rustgate.llm.errors import LLMConfigError
@@ -128,8 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.leaderboard.model_dump(mode="json"), indent=2))
     else:
-        table = to_markdown(result.leaderboard).split("\n## ", 1)[0]
-        print(table.rstrip())
+        print(summary_markdown(result.leaderboard))
         print(f"\n{result.answers} answers in {result.wall_s:.1f}s, ${result.leaderboard.accounting['spent_usd']:.4f}")
         print(f"wrote {config.output}/leaderboard.md, leaderboard.html, leaderboard.json, answers.jsonl")
     for error in result.errors[:10]:

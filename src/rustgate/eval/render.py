@@ -136,6 +136,14 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def summary_markdown(board: Leaderboard) -> str:
+    """What a command prints: the description, the main table and the paired comparisons."""
+    parts = [*_describe(board), "", _md_table(*_main_rows(board))]
+    for c in board.comparisons:
+        parts += ["", f"{c.a} vs {c.b} (paired, same prompts):", "", _md_table(*_comparison_rows(board, c))]
+    return "\n".join(parts)
+
+
 def to_markdown(board: Leaderboard, *, title: str | None = None) -> str:
     parts = [f"# {title or 'Leaderboard: ' + board.suite['name']}", "", *_describe(board), ""]
     parts += [_md_table(*_main_rows(board)), "", "## 95% intervals", "", _md_table(*_interval_rows(board)), ""]
@@ -146,7 +154,7 @@ def to_markdown(board: Leaderboard, *, title: str | None = None) -> str:
     if invented:
         parts += ["## Most frequent invented-API errors", ""]
         for m in invented:
-            parts += [f"- **{m.label}**: " + "; ".join(f"`{text}` x{n}" for text, n in m.top_invented)]
+            parts += [f"- **{m.label}**: " + "; ".join(f"`` {text} `` x{n}" for text, n in m.top_invented)]
         parts.append("")
     parts += ["## Models and sampling", "", _md_table(*_settings_rows(board)), ""]
     return "\n".join(parts)

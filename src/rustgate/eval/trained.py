@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from rustgate.eval.config import EvalConfigError
-    from rustgate.eval.render import to_markdown
+    from rustgate.eval.render import summary_markdown
     from rustgate.eval.runner import evaluate
     from rustgate.eval.suite import SuiteError
     from rustgate.llm.errors import LLMConfigError
@@ -97,11 +97,7 @@ def run(args: argparse.Namespace) -> int:
     except (EvalConfigError, ValidationError, SuiteError, LLMConfigError, OSError) as exc:
         print(f"arcwright-train eval: {exc}", file=sys.stderr)
         return 2
-    markdown = to_markdown(result.leaderboard)
-    print(markdown.split("\n## 95% intervals", 1)[0].rstrip())
-    paired = markdown.split("\n## ", 2)
-    if result.leaderboard.comparisons and len(paired) > 2:
-        print("\n## " + paired[2].split("\n## Judge dimensions", 1)[0].rstrip())
+    print(summary_markdown(result.leaderboard))
     print(f"\nwrote {config.output}/leaderboard.md, leaderboard.html, leaderboard.json, answers.jsonl")
     for error in result.errors[:10]:
         print(f"  error    {error}", file=sys.stderr)
