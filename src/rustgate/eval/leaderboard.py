@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -65,6 +66,49 @@ class Leaderboard(BaseModel):
 
     def model(self, label: str) -> ModelResult:
         return next(m for m in self.models if m.label == label)
+
+
+@dataclass
+class Collected:
+    """The answer rows of ``answers.jsonl``, reduced per model to what the numbers need."""
+
+    scored: dict[str, list[Scored]]
+    dimensions: dict[str, dict[str, list[float]]]
+    invented: dict[str, list[str]]
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+def collect(rows: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> Collected:
+    """An answer with an ``error`` verdict (generation, compile or judge) carries no value there."""
+    got = Collected({k: [] for k in labels}, {k: {} for k in labels}, {k: [] for k in labels})
+    for row in rows:
+        meta, gates = row["meta"]["eval"], row.get("gates", {})
+        label = meta["model"]
+        judge, compiled = gates.get("judge", {}), gates.get("compile", {})
+        ok_judge = judge.get("verdict") not in (None, "error") and bool(judge.get("scores"))
+        ok_compile = compiled.get("verdict") not in (None, "error")
+        if not (ok_judge and ok_compile):
+            got.errors[label] += 1
+        for dim, value in (judge.get("scores") or {}).items() if ok_judge else ():
+            got.dimensions[label].setdefault(dim, []).append(value)
+        got.invented[label] += [_without_position(d) for d in meta.get("invented_api", [])]
+        got.scored[label].append(
+            Scored(
+                prompt_id=meta["prompt_id"],
+                crate=row["crate"],
+                sample=meta["sample"],
+                score=meta.get("score") if ok_judge else None,
+                compiled=(compiled["verdict"] == "pass") if ok_compile else None,
+                invented=bool(meta.get("invented_api")) if ok_compile else None,
+            )
+        )
+    return got
+
+
+def _without_position(short: str) -> str:
+    """``12:5: error: [E0599] no method ...`` -> ``E0599 no method ...`` (counted across answers)."""
+    text = short.split("error: ", 1)[-1]
+    return text.replace("[", "", 1).replace("] ", " ", 1)
 
 
 def pass_ks(samples: int) -> list[int]:

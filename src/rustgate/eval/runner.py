@@ -25,8 +25,7 @@ from typing import Any
 from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.eval.config import EvalConfig, EvalConfigError
 from rustgate.eval.invented import invented_diagnostics
-from rustgate.eval.leaderboard import FORMAT, Leaderboard, compare, model_result, pass_ks, rank
-from rustgate.eval.metrics import Scored
+from rustgate.eval.leaderboard import FORMAT, Leaderboard, collect, compare, model_result, pass_ks, rank
 from rustgate.eval.models import Generation, Job, ModelUnderTest, make_model, system_prompt
 from rustgate.eval.progress import EvalProgress
 from rustgate.eval.render import to_html, to_markdown
@@ -234,10 +233,9 @@ class _Run:
         judge = record.gates.get("judge")
         compile_result = record.gates.get("compile")
         invented = invented_diagnostics(compile_result, record.answer)
-        eval_meta = record.meta["eval"]
-        eval_meta["score"] = statistics.fmean(judge.scores.values()) if judge and judge.scores else None
-        eval_meta["invented_api"] = [d.short() for d in invented]
-        meta = eval_meta
+        meta = record.meta["eval"]
+        meta["score"] = statistics.fmean(judge.scores.values()) if judge and judge.scores else None
+        meta["invented_api"] = [d.short() for d in invented]
         self.rows[(meta["model"], meta["prompt_id"], meta["sample"])] = record.to_row(with_gates=True)
         if compile_result is not None and compile_result.verdict == "pass":
             self.compiled += 1
@@ -256,42 +254,19 @@ class _Run:
 
     def leaderboard(self) -> Leaderboard:
         crates = self.suite.crates
-        scored: dict[str, list[Scored]] = {m.label: [] for m in self.models}
-        dimensions: dict[str, dict[str, list[float]]] = {m.label: {} for m in self.models}
-        invented_names: dict[str, list[str]] = {m.label: [] for m in self.models}
-        errors: Counter[str] = Counter()
-        for row in self.ordered_rows():
-            meta, gates = row["meta"]["eval"], row.get("gates", {})
-            label = meta["model"]
-            judge, compiled = gates.get("judge", {}), gates.get("compile", {})
-            ok_judge = judge.get("verdict") not in (None, "error") and judge.get("scores")
-            ok_compile = compiled.get("verdict") not in (None, "error")
-            if not (ok_judge and ok_compile):
-                errors[label] += 1
-            for dim, value in (judge.get("scores") or {}).items() if ok_judge else ():
-                dimensions[label].setdefault(dim, []).append(value)
-            invented_names[label] += meta.get("invented_api", [])
-            scored[label].append(
-                Scored(
-                    prompt_id=meta["prompt_id"],
-                    crate=row["crate"],
-                    sample=meta["sample"],
-                    score=meta.get("score") if ok_judge else None,
-                    compiled=(compiled["verdict"] == "pass") if ok_compile else None,
-                    invented=bool(meta.get("invented_api")) if ok_compile else None,
-                )
-            )
+        labels = [m.label for m in self.models]
+        got = collect(self.ordered_rows(), labels)
         b = self.config.bootstrap
         results = [
             model_result(
-                m.label, scored[m.label], crates, samples=self.config.samples, dimensions=dimensions[m.label],
-                invented_names=[_strip_position(n) for n in invented_names[m.label]], errors=errors[m.label],
-                settings=m.settings(), resamples=b, seed=self.config.seed,
+                m.label, got.scored[m.label], crates, samples=self.config.samples,
+                dimensions=got.dimensions[m.label], invented_names=got.invented[m.label],
+                errors=got.errors[m.label], settings=m.settings(), resamples=b, seed=self.config.seed,
             )
             for m in self.models
         ]  # fmt: skip
         comparisons = [
-            compare(a, b_label, scored, crates, resamples=b, seed=self.config.seed)
+            compare(a, b_label, got.scored, crates, resamples=b, seed=self.config.seed)
             for a, b_label in self.config.comparisons()
         ]
         per_crate: Counter[str] = Counter(p.crate for p in self.suite.prompts)
@@ -327,12 +302,6 @@ class _Run:
         atomic_write_json(out / "leaderboard.json", board.model_dump(mode="json"))
         atomic_write_text(out / "leaderboard.md", to_markdown(board))
         atomic_write_text(out / "leaderboard.html", to_html(board))
-
-
-def _strip_position(short: str) -> str:
-    """``12:5: error: [E0599] no method ...`` -> ``E0599 no method ...`` (counted across answers)."""
-    text = short.split("error: ", 1)[-1]
-    return text.replace("[", "", 1).replace("] ", " ", 1)
 
 
 def _toolchain() -> str:
