@@ -100,3 +100,13 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
     board = json.loads((tmp_path / "out/leaderboard.json").read_text())
     assert [m["label"] for m in board["models"]] == ["model-a", "model-b"]
     assert f"{answers} answers" in done.stdout
+
+    # Killed after a periodic write of answers.jsonl but before the first leaderboard: the rerun
+    # recognises the folder as its own, and everything comes from the ledger.
+    for name in ("leaderboard.json", "leaderboard.md", "leaderboard.html"):
+        (tmp_path / "out" / name).unlink()
+    (tmp_path / "out/answers.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len((tmp_path / "out/answers.jsonl").read_text().splitlines()) == answers
+    assert ledger_calls(tmp_path / "ledger.sqlite3") == total_calls

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 import statistics
 import time
 from collections import Counter
@@ -79,14 +80,22 @@ async def aevaluate(config: EvalConfig, *, ledger: Ledger | None = None, progres
 
 
 def check_output(folder: Path) -> None:
-    """Refuse a folder holding files this command did not write (never overwrite a user's file)."""
-    marker = folder / "leaderboard.json"
-    if marker.is_file():
-        try:
-            if json.loads(marker.read_text(encoding="utf-8")).get("format") == FORMAT:
+    """Refuse a folder holding files this command did not write (never overwrite a user's file).
+
+    Ours: a ``leaderboard.json`` in our format, or (a run killed before its first leaderboard)
+    an ``answers.jsonl`` whose first row is an eval answer."""
+    try:
+        board = folder / "leaderboard.json"
+        if board.is_file() and json.loads(board.read_text(encoding="utf-8")).get("format") == FORMAT:
+            return
+        answers = folder / "answers.jsonl"
+        if answers.is_file():
+            with open(answers, encoding="utf-8") as handle:
+                first = json.loads(handle.readline() or "{}")
+            if "eval" in (first.get("meta") or {}) and "leaderboard.json" not in os.listdir(folder):
                 return
-        except (OSError, ValueError, AttributeError):
-            pass
+    except (OSError, ValueError, AttributeError):
+        pass
     clashes = [name for name in OUTPUTS if (folder / name).exists()]
     if clashes:
         raise EvalConfigError(
