@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             overrides.add_argument(_flag(key), dest=_dest(key), default=None, metavar="VALUE", help=help_text)
+    from rustgate.eval.trained import register as register_eval  # the adapter against its base (rustgate eval)
+
+    register_eval(sub)
     return parser
 
 
@@ -115,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "init":
         return _init(args)
+    if args.command == "eval":
+        return int(args.func(args))
     return _train(args)
 
 
