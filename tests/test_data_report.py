@@ -54,7 +54,8 @@ def test_a_built_dataset_reports_its_funnel_not_all_hundreds(
 ) -> None:
     source = write_records(tmp_path / "gated.jsonl", records())
     (tmp_path / "build.toml").write_text(
-        '[build]\ninputs = ["gated.jsonl"]\noutput = "ds"\nrequired_gates = ["compile", "judge"]\n[build.split]\ntest = 1\n'
+        '[build]\ninputs = ["gated.jsonl"]\noutput = "ds"\nrequired_gates = ["compile", "judge"]\n'
+        "[build.split]\ntest = 1\n"
     )
     assert source.exists() and main(["build", str(tmp_path / "build.toml")]) == 0
     capsys.readouterr()

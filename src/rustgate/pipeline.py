@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate.batcher import GateBatcher
 from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.gates.base import Gate
 from rustgate.gates.generate import GenerationError, GenerationSpec, Generator
@@ -77,49 +78,6 @@ class RunSummary:
             "cost_per_accepted_usd": self.cost_per_accepted,
             "accounting": self.accounting,
         }
-
-
-class _Batcher:
-    """Collects records for one gate for up to ``wait_s`` and evaluates them together."""
-
-    def __init__(self, gate: Gate, *, max_batch: int, wait_s: float) -> None:
-        self.gate, self.max_batch, self.wait_s = gate, max_batch, wait_s
-        self.pending: list[tuple[Record, asyncio.Future[GateResult]]] = []
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def submit(self, record: Record) -> GateResult:
-        future: asyncio.Future[GateResult] = asyncio.get_running_loop().create_future()
-        self.pending.append((record, future))
-        self.wake.set()
-        if self.task is None:
-            self.task = asyncio.create_task(self._worker())
-        return await future
-
-    async def _worker(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if not self.pending:
-                continue
-            if len(self.pending) < self.max_batch:
-                # Records that arrive while a batch runs form the next one; this short wait
-                # only gathers those landing at the same moment.
-                await asyncio.sleep(self.wait_s)
-            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
-            try:
-                results = await self.gate.evaluate([r for r, _ in batch])
-            except Exception as exc:  # an infrastructure failure of the gate itself
-                results = [self.gate.error(f"{type(exc).__name__}: {exc}") for _ in batch]
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            if self.pending:
-                self.wake.set()
-
-    def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
 
 
 class Pipeline:
@@ -213,7 +171,7 @@ class Pipeline:
         summary.resumed = len(stored)
         todo = [item for item in self.items if self._key(item) not in stored]
         batchers = {
-            g.name: _Batcher(g, max_batch=self.batch_size, wait_s=self.batch_wait_s)
+            g.name: GateBatcher(g, max_batch=self.batch_size, wait_s=self.batch_wait_s)
             for g in self.gates
             if getattr(g, "client", None) is None
         }
@@ -263,14 +221,14 @@ class Pipeline:
         self._write(rows, summary)
         return summary
 
-    async def _gate(self, gate: Gate, record: Record, batchers: dict[str, _Batcher]) -> GateResult:
+    async def _gate(self, gate: Gate, record: Record, batchers: dict[str, GateBatcher]) -> GateResult:
         if gate.name in batchers:
             return await batchers[gate.name].submit(record)
         (result,) = await gate.evaluate([record])
         return result
 
     async def _process(
-        self, item: GenerationSpec | Record, batchers: dict[str, _Batcher], summary: RunSummary
+        self, item: GenerationSpec | Record, batchers: dict[str, GateBatcher], summary: RunSummary
     ) -> Record:
         if isinstance(item, GenerationSpec):
             record = await self._generate_and_repair(item, batchers, summary)
@@ -282,7 +240,7 @@ class Pipeline:
         return record
 
     async def _generate_and_repair(
-        self, item: GenerationSpec, batchers: dict[str, _Batcher], summary: RunSummary
+        self, item: GenerationSpec, batchers: dict[str, GateBatcher], summary: RunSummary
     ) -> Record:
         assert self.generator is not None
         record = await self._through_gates(await self.generator.generate(item), batchers)
@@ -304,7 +262,7 @@ class Pipeline:
                 summary.repairs_fixed += 1
         return record
 
-    async def _through_gates(self, record: Record, batchers: dict[str, _Batcher]) -> Record:
+    async def _through_gates(self, record: Record, batchers: dict[str, GateBatcher]) -> Record:
         """The gates in order; a record one of them does not pass skips the rest."""
         for gate in self.gates:
             blocked = [name for name, r in record.gates.items() if r.verdict != "pass" and name != gate.name]

@@ -119,7 +119,7 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
             shingle=config.dedupe.shingle,
         )
         drops += dropped
-    prompts = load_eval_prompts(config.decontam.eval_prompts)
+    prompts = load_eval_prompts(config.decontam.eval_prompts, shipped=config.decontam.shipped_suites)
     candidates, dropped = decontaminate(
         candidates, prompts, n=config.decontam.ngram, min_shared=config.decontam.min_shared
     )

@@ -81,6 +81,8 @@ class Decontam(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     eval_prompts: list[Path] = Field(default_factory=list)
+    # The shipped eval suites (rustgate.eval) are always excluded unless this is turned off.
+    shipped_suites: bool = True
     ngram: int = Field(default=10, ge=3)
     min_shared: int = Field(default=1, ge=1)
 

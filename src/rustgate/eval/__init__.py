@@ -15,13 +15,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rustgate.eval.config import EvalConfig, JudgeSettings, ModelConfig
+    from rustgate.eval.config import EvalConfig, JudgeConfig, ModelConfig
     from rustgate.eval.runner import EvalResult, aevaluate, evaluate
     from rustgate.eval.suite import EvalPrompt, Suite, load_suite
 
 _HOMES = {
     "EvalConfig": "config",
-    "JudgeSettings": "config",
+    "JudgeConfig": "config",
     "ModelConfig": "config",
     "EvalResult": "runner",
     "aevaluate": "runner",
@@ -35,7 +35,7 @@ __all__ = [
     "EvalConfig",
     "EvalPrompt",
     "EvalResult",
-    "JudgeSettings",
+    "JudgeConfig",
     "ModelConfig",
     "Suite",
     "aevaluate",

@@ -16,7 +16,7 @@ import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rustgate.eval.suites import DEFAULT_SUITE
-from rustgate.pipeline_config import CompileSettings
+from rustgate.gates.compile import CompileSettings
 
 
 class EvalConfigError(ValueError):
@@ -81,7 +81,7 @@ class ModelConfig(_Strict):
         return settings
 
 
-class JudgeSettings(_Strict):
+class JudgeConfig(_Strict):
     """The judge model (any provider) and its k samples per answer."""
 
     model: str
@@ -99,7 +99,7 @@ class JudgeSettings(_Strict):
 
 class EvalConfig(_Strict):
     models: list[ModelConfig] = Field(min_length=1)
-    judge: JudgeSettings
+    judge: JudgeConfig
     suite: str = DEFAULT_SUITE
     limit: int | None = Field(None, ge=1, description="at most this many prompts per crate")
     samples: int = Field(1, ge=1, description="answers per prompt and model (n of pass@k)")

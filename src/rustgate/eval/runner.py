@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate.batcher import GateBatcher
 from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.eval.config import EvalConfig, EvalConfigError
 from rustgate.eval.invented import invented_diagnostics
@@ -31,14 +32,13 @@ from rustgate.eval.models import Generation, Job, ModelUnderTest, make_model, sy
 from rustgate.eval.progress import EvalProgress
 from rustgate.eval.render import to_html, to_markdown
 from rustgate.eval.suite import Suite, load_suite
-from rustgate.gates.compile import CompileGate
+from rustgate.gates.base import StageContext
 from rustgate.gates.judge import JudgeGate
 from rustgate.ledger import Ledger
 from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.errors import BudgetExceeded
 from rustgate.llm.retry import RetryPolicy
-from rustgate.pipeline import _Batcher
 from rustgate.records import GateResult, Message, Record
 
 OUTPUTS = ("answers.jsonl", "leaderboard.json", "leaderboard.md", "leaderboard.html")
@@ -127,11 +127,7 @@ class _Run:
             accounting=self.accounting,
         )
         self.judge = JudgeGate(self.judge_client, samples=j.samples, temperature=j.temperature, max_tokens=j.max_tokens)
-        c = config.compile
-        self.compile = CompileGate(
-            profile=c.profile, jobs=c.jobs, timeout_s=c.timeout_s, memory_mb=c.memory_mb,
-            ledger=ledger, use_cache=c.use_cache, method=c.method,
-        )  # fmt: skip
+        self.compile = config.compile.build(StageContext(ledger))
         self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self.errors: list[str] = []
         self.stopped_by_budget: str | None = None
@@ -149,7 +145,7 @@ class _Run:
 
     async def run(self) -> EvalResult:
         started = time.monotonic()
-        batcher = _Batcher(self.compile, max_batch=64, wait_s=0.01)
+        batcher = GateBatcher(self.compile, max_batch=64, wait_s=0.01)
         scoring: set[asyncio.Task[None]] = set()
 
         def on_answer_for(model: ModelUnderTest) -> Any:
@@ -191,7 +187,7 @@ class _Run:
             wall_s=time.monotonic() - started,
         )
 
-    async def score(self, model: ModelUnderTest, job: Job, generation: Generation, batcher: _Batcher) -> None:
+    async def score(self, model: ModelUnderTest, job: Job, generation: Generation, batcher: GateBatcher) -> None:
         if generation.budget_stop:
             self.stopped_by_budget = self.stopped_by_budget or generation.error
             return
