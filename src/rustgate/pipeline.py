@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.batcher import GateBatcher
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.gates.base import Gate
 from rustgate.gates.generate import GenerationError, GenerationSpec, Generator
 from rustgate.ledger import Ledger, stable_hash

@@ -11,10 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from rustgate.atomic import atomic_write_json
 from rustgate.cargo.isolation import UNSAFE_WARNING, IsolationError, requested_backend
 from rustgate.cli.gate_args import add_compile_arguments, compile_settings
 from rustgate.cli.progress import Reporter
-from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
 from rustgate.display import one_line
 from rustgate.gates.base import StageContext

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.data.card import render_card
 from rustgate.data.config import BuildConfig
 from rustgate.data.decontam import decontaminate, load_eval_prompts

@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from rustgate.data.atomic import make_staging_dir
+from rustgate.atomic import make_staging_dir
 
 
 class OutputRefused(RuntimeError):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_open, atomic_write_text
+from rustgate.atomic import atomic_open, atomic_write_text
 from rustgate.data.formats import read_all
 from rustgate.data.jsonl import InputError
 from rustgate.records import Record

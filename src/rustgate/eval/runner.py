@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.batcher import GateBatcher
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.eval.config import EvalConfig, EvalConfigError
 from rustgate.eval.invented import invented_diagnostics
 from rustgate.eval.leaderboard import FORMAT, Leaderboard, collect, compare, model_result, pass_ks, rank
