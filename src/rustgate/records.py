@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Crate = Literal["axum", "leptos", "rig", "rust"]
-CRATES: tuple[Crate, ...] = ("axum", "leptos", "rig", "rust")
+# What a record is about: any crate label ("axum", "tokio", "my-sdk"). Which Cargo world it compiles
+# in is a separate question, answered by the profile registry (``rustgate.cargo.templates``).
+Crate = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+# The labels rustgate ships topics, prompts and profiles for.
+CRATES: tuple[str, ...] = ("axum", "leptos", "rig", "rust")
 Role = Literal["system", "user", "assistant"]
 Verdict = Literal["pass", "fail", "rejected", "timeout", "error"]
 VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error")

@@ -56,7 +56,7 @@ class Sizing(BaseModel):
         return None
 
 
-def _apportion(ratios: dict[Crate, float], total: int) -> dict[str, int]:
+def _apportion(ratios: dict[str, float], total: int) -> dict[str, int]:
     """Largest-remainder rounding, so the counts add up to ``total`` exactly."""
     raw: dict[str, float] = {str(k): v * total for k, v in ratios.items()}
     counts: dict[str, int] = {k: int(v) for k, v in raw.items()}
