@@ -138,7 +138,7 @@ def test_a_user_suite_reports_bad_lines_and_keeps_good_ones(tmp_path: Path) -> N
     rows = [
         json.dumps({"id": "a1", "crate": "axum", "prompt": "Serve a file."}),
         "{not json",
-        json.dumps({"id": "b1", "crate": "nope", "prompt": "x"}),
+        json.dumps({"id": "b1", "crate": "Not A Crate!", "prompt": "x"}),
         json.dumps({"id": "a1", "crate": "axum", "prompt": "again"}),
         json.dumps({"id": "r1", "crate": "rig", "prompt": "Make an agent."}),
     ]

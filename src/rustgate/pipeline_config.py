@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rustgate.gates.base import Gate, GateSettings, StageContext
@@ -15,8 +14,9 @@ from rustgate.gates.registry import GATES
 from rustgate.ledger import Ledger
 from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
-from rustgate.llm.retry import RetryPolicy
+from rustgate.llm.settings import ClientSettings
 from rustgate.records import Crate, Record
+from rustgate.validation import read_toml, validate_as
 
 if TYPE_CHECKING:
     from rustgate.pipeline import Pipeline
@@ -29,14 +29,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelSettings(_Strict):
-    concurrency: int = Field(16, ge=1)
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
-    timeout_s: float = 120.0
-    max_attempts: int = Field(6, ge=1)
+ModelSettings = ClientSettings  # ``[models."provider:name"]``
 
 
 class GenerateSettings(_Strict):
@@ -117,8 +110,12 @@ class PipelineConfig(_Strict):
         return self
 
 
+class PipelineConfigError(ValueError):
+    """The pipeline config cannot be used; the message names the file and every bad key."""
+
+
 def load_config(path: str | Path) -> PipelineConfig:
-    return PipelineConfig.model_validate(tomlkit.parse(Path(path).read_text(encoding="utf-8")).unwrap())
+    return validate_as(PipelineConfig, read_toml(path, PipelineConfigError), str(path), PipelineConfigError)
 
 
 def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
@@ -127,7 +124,7 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
     base = Path(path).resolve().parent
     config = load_config(path)
     if overrides:
-        config = PipelineConfig.model_validate({**config.model_dump(), **overrides})
+        config = validate_as(PipelineConfig, {**config.model_dump(), **overrides}, str(path), PipelineConfigError)
 
     def resolve(p: str) -> Path:
         return (base / p) if not Path(p).is_absolute() else Path(p)
@@ -139,20 +136,8 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
 
     def client(model: str) -> LLMClient:
         if model not in clients:
-            s = config.models.get(model) or ModelSettings.model_validate({})
-            clients[model] = LLMClient(
-                model,
-                ledger=ledger,
-                base_url=s.base_url,
-                api_key_env=s.api_key_env,
-                concurrency=s.concurrency,
-                requests_per_minute=s.requests_per_minute,
-                tokens_per_minute=s.tokens_per_minute,
-                timeout_s=s.timeout_s,
-                retry=RetryPolicy(max_attempts=s.max_attempts),
-                prices=prices,
-                accounting=accounting,
-            )
+            settings = config.models.get(model) or ClientSettings()
+            clients[model] = settings.client(model, ledger=ledger, prices=prices, accounting=accounting)
         return clients[model]
 
     context = StageContext(ledger, client)

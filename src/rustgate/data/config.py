@@ -9,11 +9,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from rustgate.records import Crate
-from rustgate.validation import format_validation_error
+from rustgate.validation import read_toml, validate_as
 
 
 class ConfigError(ValueError):
@@ -153,16 +152,6 @@ class BuildConfig(BaseModel):
 
 
 def load_config(path: str | Path) -> BuildConfig:
-    source = Path(path)
-    try:
-        doc = tomlkit.parse(source.read_text(encoding="utf-8")).unwrap()
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
-    except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    body = doc.get("build", doc)
-    try:
-        config = BuildConfig.model_validate(body)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, str(path))) from exc
-    return config.resolved(source.parent.resolve())
+    doc = read_toml(path, ConfigError)
+    config = validate_as(BuildConfig, doc.get("build", doc), str(path), ConfigError)
+    return config.resolved(Path(path).parent.resolve())

@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rustgate.eval.suites import DEFAULT_SUITE
 from rustgate.gates.compile import CompileSettings
+from rustgate.llm.settings import ClientSettings
+from rustgate.validation import read_toml, validate_as
 
 
 class EvalConfigError(ValueError):
@@ -27,18 +28,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelConfig(_Strict):
+class ModelConfig(ClientSettings):
     """One model under test, with its sampling settings (recorded in every output)."""
 
     name: str | None = Field(None, description="label on the leaderboard (default: derived from model/path)")
     model: str | None = Field(None, description="provider:model served by an API or an OpenAI-compatible server")
-    base_url: str | None = None
-    api_key_env: str | None = None
-    concurrency: int = Field(16, ge=1)
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    timeout_s: float = Field(300.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
+    timeout_s: float = Field(default=300.0, gt=0)
     path: str | None = Field(None, description="a local Hugging Face model folder")
     adapter: str | None = Field(None, description="a LoRA adapter folder for path (an arcwright-train output)")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
@@ -81,20 +76,13 @@ class ModelConfig(_Strict):
         return settings
 
 
-class JudgeConfig(_Strict):
+class JudgeConfig(ClientSettings):
     """The judge model (any provider) and its k samples per answer."""
 
     model: str
-    base_url: str | None = None
-    api_key_env: str | None = None
     samples: int = Field(1, ge=1)
     temperature: float | None = None
     max_tokens: int = Field(1500, ge=1)
-    concurrency: int = Field(16, ge=1)
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    timeout_s: float = Field(120.0, gt=0)
-    max_attempts: int = Field(6, ge=1)
 
 
 class EvalConfig(_Strict):
@@ -142,20 +130,10 @@ class EvalConfig(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> EvalConfig:
-        source = Path(path)
-        try:
-            doc = tomlkit.parse(source.read_text(encoding="utf-8")).unwrap()
-        except OSError as exc:
-            raise EvalConfigError(f"{path}: {exc.strerror or exc}") from exc
-        except tomlkit.exceptions.ParseError as exc:
-            raise EvalConfigError(f"{path}: not valid TOML: {exc}") from exc
+        doc = read_toml(path, EvalConfigError)
         doc.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            config = cls.model_validate(doc)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise EvalConfigError(f"{path}: {problems}") from exc
-        return config.resolved(source.resolve().parent)
+        config = validate_as(cls, doc, str(path), EvalConfigError)
+        return config.resolved(Path(path).resolve().parent)
 
     def resolved(self, base: Path) -> EvalConfig:
         """Relative paths (output, ledger, suite file, local models) made absolute against ``base``."""

@@ -17,10 +17,8 @@ from rustgate.eval.config import ModelConfig
 from rustgate.eval.suite import EvalPrompt
 from rustgate.gates.prompts import pins_text
 from rustgate.ledger import Ledger
-from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.errors import BudgetExceeded, LLMError
-from rustgate.llm.retry import RetryPolicy
 from rustgate.llm.types import LLMRequest
 from rustgate.records import Message
 
@@ -97,19 +95,7 @@ class ApiModel(ModelUnderTest):
     ) -> None:
         super().__init__(config)
         assert config.model is not None
-        self.client = LLMClient(
-            config.model,
-            ledger=ledger,
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            concurrency=config.concurrency,
-            requests_per_minute=config.requests_per_minute,
-            tokens_per_minute=config.tokens_per_minute,
-            timeout_s=config.timeout_s,
-            retry=RetryPolicy(max_attempts=config.max_attempts),
-            prices=prices,
-            accounting=accounting,
-        )
+        self.client = config.client(config.model, ledger=ledger, prices=prices, accounting=accounting)
 
     def request(self, job: Job) -> LLMRequest:
         # The sample number is the nonce: n samples of one prompt are n cache entries.

@@ -35,10 +35,8 @@ from rustgate.eval.suite import Suite, load_suite
 from rustgate.gates.base import StageContext
 from rustgate.gates.judge import JudgeGate
 from rustgate.ledger import Ledger
-from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.errors import BudgetExceeded
-from rustgate.llm.retry import RetryPolicy
 from rustgate.records import GateResult, Message, Record
 
 OUTPUTS = ("answers.jsonl", "leaderboard.json", "leaderboard.md", "leaderboard.html")
@@ -113,19 +111,7 @@ class _Run:
             make_model(m, ledger=ledger, accounting=self.accounting, prices=prices) for m in config.models
         ]
         j = config.judge
-        self.judge_client = LLMClient(
-            j.model,
-            ledger=ledger,
-            base_url=j.base_url,
-            api_key_env=j.api_key_env,
-            concurrency=j.concurrency,
-            requests_per_minute=j.requests_per_minute,
-            tokens_per_minute=j.tokens_per_minute,
-            timeout_s=j.timeout_s,
-            retry=RetryPolicy(max_attempts=j.max_attempts),
-            prices=prices,
-            accounting=self.accounting,
-        )
+        self.judge_client = j.client(j.model, ledger=ledger, prices=prices, accounting=self.accounting)
         self.judge = JudgeGate(self.judge_client, samples=j.samples, temperature=j.temperature, max_tokens=j.max_tokens)
         self.compile = config.compile.build(StageContext(ledger))
         self.rows: dict[tuple[str, str, int], dict[str, Any]] = {}

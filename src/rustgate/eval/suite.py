@@ -17,6 +17,7 @@ from rustgate.data.jsonl import InputError
 from rustgate.eval.suites import SHIPPED_SUITES, SUITES_DIR
 from rustgate.ledger import stable_hash
 from rustgate.records import CRATES, Crate
+from rustgate.validation import format_validation_error
 
 
 class SuiteError(ValueError):
@@ -104,7 +105,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
         try:
             prompt = EvalPrompt.model_validate(row)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+            problems = format_validation_error(exc)
             errors.append(InputError(str(path), number, rid, problems))
             continue
         if prompt.id in seen:
