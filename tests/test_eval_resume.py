@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from eval_helpers import PROMPTS, judge_responder, model_responder, write_suite
+from kill_helpers import kill_when, ledger_count
 
 from rustgate.testing.llm_server import LLMServer
 
@@ -50,16 +48,6 @@ concurrency = 2
     return config
 
 
-def ledger_calls(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path, timeout=5) as conn:
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
-
-
 def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
     answers = 2 * len(PROMPTS) * 2
     with (
@@ -71,15 +59,8 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
         config = write_config(tmp_path, a, b, judge)
         env = {**os.environ, "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}
         cmd = [sys.executable, "-m", "rustgate.cli.main", "eval", str(config), "--no-progress"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while ledger_calls(tmp_path / "ledger.sqlite3") < 12:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run made no progress"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        finished_at_kill = ledger_calls(tmp_path / "ledger.sqlite3")
+        kill_when(cmd, env, lambda: ledger_count(tmp_path / "ledger.sqlite3") >= 12)
+        finished_at_kill = ledger_count(tmp_path / "ledger.sqlite3")
         asked_before_kill = sum(s.request_count for s in servers)
         partial = tmp_path / "out/answers.jsonl"
         if partial.exists():  # written atomically: whatever is there parses
@@ -89,7 +70,7 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         asked_after = sum(s.request_count for s in servers) - asked_before_kill
 
-    total_calls = ledger_calls(tmp_path / "ledger.sqlite3")
+    total_calls = ledger_count(tmp_path / "ledger.sqlite3")
     assert finished_at_kill < total_calls, "killed too late to test anything"
     # Only calls without a stored answer at the kill (those in flight, and those not yet made) were asked.
     assert asked_after == total_calls - finished_at_kill
@@ -109,4 +90,4 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert len((tmp_path / "out/answers.jsonl").read_text().splitlines()) == answers
-    assert ledger_calls(tmp_path / "ledger.sqlite3") == total_calls
+    assert ledger_count(tmp_path / "ledger.sqlite3") == total_calls

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from data_fixtures import bad_code, distinct_code, row, write_rows
 from hostile import rust
+from kill_helpers import kill_when, run_rows
 from llm_helpers import make_client
 
 from rustgate.cli.main import main
@@ -100,16 +98,6 @@ concurrency = 2
     return config
 
 
-def _run_rows(ledger: Path) -> int:
-    if not ledger.exists():
-        return 0
-    try:
-        with sqlite3.connect(ledger) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM kv WHERE namespace LIKE 'run:%'").fetchone()[0])
-    except sqlite3.OperationalError:  # the run has not created its tables yet
-        return 0
-
-
 @pytest.mark.cargo
 def test_a_killed_run_resumes_under_other_jobs_but_not_other_limits(tmp_path: Path, warm_cache: Path) -> None:
     """main's run id hashed `jobs` (cores + 1 by default) and ignored the limits."""
@@ -118,15 +106,8 @@ def test_a_killed_run_resumes_under_other_jobs_but_not_other_limits(tmp_path: Pa
     with LLMServer(latency_s=0.2) as server:
         config = _pipeline_config(tmp_path, server, jobs=2, timeout=60)
         cmd = [sys.executable, "-m", "rustgate.cli.main", "run", str(config), "--no-progress", "--json"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 120
-        while _run_rows(tmp_path / "ledger.sqlite3") < 5:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run made no progress"
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        finished = _run_rows(tmp_path / "ledger.sqlite3")
+        kill_when(cmd, env, lambda: run_rows(tmp_path / "ledger.sqlite3") >= 5)
+        finished = run_rows(tmp_path / "ledger.sqlite3")
         assert finished < 30, "killed too late to test anything"
 
         _pipeline_config(tmp_path, server, jobs=3, timeout=60)  # another machine, more cores
