@@ -56,7 +56,7 @@ def _wait_for_checkpoint(process: subprocess.Popen[bytes], out: Path, after: int
     raise AssertionError("no checkpoint within 240 s")
 
 
-def test_kill_then_resume_ends_on_the_configured_step(tmp_path: Path) -> None:
+def test_kill_then_resume_ends_on_the_configured_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import torch
 
     torch.manual_seed(0)
@@ -87,7 +87,10 @@ def test_kill_then_resume_ends_on_the_configured_step(tmp_path: Path) -> None:
     assert last.endswith("re-run the same command with --resume to continue from it")
     assert f"resume from {out / f'checkpoint-{resumed_at}'} (step {resumed_at})" in log
 
-    assert main(["train", "--config", str(config), "--resume"]) == 0  # in-process: one fewer start-up
+    assert "resuming with settings that differ" not in log
+    # In-process (one fewer start-up); a changed setting is allowed on resume, and the plan says so.
+    assert main(["train", "--config", str(config), "--resume", "--logging-steps", "2"]) == 0
+    assert "resuming with settings that differ from the interrupted run: logging_steps" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["global_step"] == TOTAL == metrics["steps"]  # the step count of an uninterrupted run
     assert metrics["resumed"] is True and metrics["resumed_at_step"] > resumed_at

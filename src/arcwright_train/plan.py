@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from arcwright_train.backends import BackendChoice, choose_backend, load_tokenizer
-from arcwright_train.config import ConfigError, TrainConfig
+from arcwright_train.config import ConfigError, TrainConfig, load_config
 from arcwright_train.data import OverlongError, TokenStats, all_dropped_message, drop_overlong, token_stats
 from arcwright_train.gated import GatedData, UngatedDataError, load_gated
 from arcwright_train.hub import ModelSource, ModelSourceError, check_model
-from arcwright_train.outputs import OutputPlan, plan_output
+from arcwright_train.outputs import RESOLVED_CONFIG, OutputPlan, plan_output
 from arcwright_train.passthrough import check_report_to, check_scheduler, lora_config, sft_config
 from rustgate.records import Record
 
@@ -220,6 +220,7 @@ def make_plan(
         ) from exc
     _count_tokens(plan, tokenizer)
     _warn(plan)
+    _compare_with_resumed_run(plan)
     check_scheduler(config, plan.total_steps)
     plan.sft_args = sft_config(config, backend, has_eval=bool(plan.eval_records))
     plan.peft_config = lora_config(config)
@@ -245,6 +246,21 @@ def _count_tokens(plan: Plan, tokenizer: Any) -> None:
                 raise OverlongError(all_dropped_message(len(records), name, c.max_length))
             plan.warnings.append(all_dropped_message(len(records), name, c.max_length) + ": no eval")
         setattr(plan, attr, kept)
+
+
+def _compare_with_resumed_run(plan: Plan) -> None:
+    """Resuming with other settings than the run being continued is allowed, but said out loud."""
+    folder = plan.output.folder
+    if plan.output.resume_from is None or not (folder / RESOLVED_CONFIG).is_file():
+        return
+    try:
+        before = load_config(folder / RESOLVED_CONFIG).model_dump()
+    except ConfigError:
+        return
+    now = plan.resolved_config().model_dump()
+    changed = [key for key in now if now[key] != before.get(key)]
+    if changed:
+        plan.warnings.append(f"resuming with settings that differ from the interrupted run: {', '.join(changed)}")
 
 
 def _warn(plan: Plan) -> None:
