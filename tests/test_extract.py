@@ -47,9 +47,9 @@ def test_path_headers_place_files() -> None:
     assert source.files["src/routes.rs"].startswith("// File: routes.rs")
 
 
-def test_header_outside_the_crate_is_not_a_path() -> None:
-    source = crate_of("```rust\n// ../../etc/evil.rs\npub fn f() {}\n```")
-    assert set(source.files) == {"src/lib.rs"}
+def test_header_outside_the_crate_is_refused() -> None:
+    rejection = extract_crate(record("```rust\n// ../../etc/evil.rs\npub fn f() {}\n```"), PROFILES)
+    assert isinstance(rejection, Rejection) and "leaves the package" in rejection.reason
 
 
 def test_module_files_only_get_a_generated_root() -> None:
@@ -100,6 +100,97 @@ def test_lib_and_bin_keep_both_and_name_the_library() -> None:
         "```rust\n// src/main.rs\nuse std::env;\nuse tokio::time;\nuse my_app::hi;\nfn main() { hi(); }\n```\n"
     )
     source = crate_of(answer)
-    assert source.kind == "lib" and set(source.files) == {"src/lib.rs", "src/main.rs"}
+    assert source.kind == "lib+bin" and set(source.files) == {"src/lib.rs", "src/main.rs"}
     assert source.library_name == "my_app"
     assert crate_of("```rust\nfn main() {}\n```").library_name is None
+
+
+def rejected(answer: str, crate: str | None = None) -> Rejection:
+    result = extract_crate(record(answer, crate), PROFILES)
+    assert isinstance(result, Rejection), result
+    return result
+
+
+def test_a_lone_bin_file_is_compiled_as_a_binary() -> None:
+    source = crate_of("```rust\n// src/bin/tool.rs\nfn main() {}\n```")
+    assert source.bins == ["src/bin/tool.rs"] and source.lib is None
+
+
+def test_a_lone_nested_module_gets_its_parents_declared() -> None:
+    source = crate_of("```rust\n// src/handlers/users.rs\npub fn list() {}\n```")
+    assert source.files["src/lib.rs"] == "pub mod handlers;\n"
+    assert source.files["src/handlers.rs"] == "pub mod users;\n"
+    assert source.given_sources() == ["src/handlers/users.rs"]
+
+
+def test_only_a_build_script_is_no_code() -> None:
+    assert rejected('```rust\n// build.rs\nfn main() { println!("x"); }\n```').reason.startswith("no code")
+
+
+def test_modules_named_build_are_ordinary_modules() -> None:
+    answer = (
+        "```rust\n// src/lib.rs\nmod build;\nmod rebuild;\n```\n```rust\n// src/build.rs\npub fn b() {}\n```\n"
+        "```rust\n// src/rebuild.rs\npub fn r() {}\n```"
+    )
+    assert set(crate_of(answer).files) == {"src/lib.rs", "src/build.rs", "src/rebuild.rs"}
+
+
+def test_a_line_separator_in_a_comment_keeps_the_line_whole() -> None:
+    source = crate_of("```rust\n// note \u2028 pub fn broken( {\npub fn ok() {}\n```")
+    assert source.files["src/lib.rs"] == "// note \u2028 pub fn broken( {\npub fn ok() {}\n"
+
+
+def test_ignore_and_compile_fail_blocks_are_not_compiled() -> None:
+    answer = (
+        "```rust,ignore\nthis is not rust\n```\n```rust,compile_fail\nlet x: u8 = 300;\n```\n"
+        "```rust\npub fn f() {}\n```"
+    )
+    source = crate_of(answer)
+    assert source.files == {"src/lib.rs": "pub fn f() {}\n"}
+    assert rejected("```rust,ignore\nfn main() {}\n```").reason.startswith("no code")
+
+
+def test_target_and_unreadable_manifests_are_checked() -> None:
+    target = "```toml\n[target.'cfg(unix)'.dependencies]\nnix = \"0.29\"\n```\n```rust\npub fn f() {}\n```"
+    assert "'nix'" in rejected(target).reason
+    broken = "```toml\n[dependencies\nserde = 1\n```\n```rust\npub fn f() {}\n```"
+    assert "cannot be parsed" in rejected(broken).reason
+    wrong_type = "```toml\ndependencies = 5\n```\n```rust\npub fn f() {}\n```"
+    assert "not a table" in rejected(wrong_type).reason
+
+
+def test_include_in_a_comment_is_not_a_read() -> None:
+    crate_of('```rust\n// include_str!("/etc/passwd")\npub fn f() {}\n```')
+
+
+def test_unsafe_layouts_are_refused() -> None:
+    clash = "```rust\n// src/a.rs\npub fn a() {}\n```\n```rust\n// src/a.rs/b.rs\npub fn b() {}\n```"
+    assert "both a file and a folder" in rejected(clash).reason
+    long_name = "```rust\n// src/" + "x" * 300 + ".rs\npub fn f() {}\n```"
+    assert "not a plain file name" in rejected(long_name).reason
+
+
+def test_empty_or_comment_only_code_is_no_code() -> None:
+    assert rejected("```rust\n\n   \n```").reason.startswith("no code")
+    assert rejected("```rust\n// just a comment\n/* and another */\n```").reason.startswith("no code")
+
+
+def test_path_headed_files_of_other_languages_join_the_package() -> None:
+    answer = (
+        "```html\n<!-- templates/chat.html -->\n<p>hi</p>\n```\n"
+        '```rust\n// src/main.rs\nconst PAGE: &str = include_str!("../templates/chat.html");\nfn main() {}\n```'
+    )
+    source = crate_of(answer)
+    assert source.files["templates/chat.html"].endswith("<p>hi</p>\n")
+    assert source.given_sources() == ["src/main.rs"]
+
+
+def test_lone_surrogates_and_huge_answers_are_rejected() -> None:
+    assert "lone surrogate" in rejected("```rust\npub fn f() {} // \ud800\n```").reason
+    big = "```rust\n" + "pub fn f() {}\n" * 60_000 + "```"
+    assert rejected(big).reason.startswith("answer too large")
+
+
+def test_extern_crate_outside_the_profile_is_rejected_by_name() -> None:
+    rejection = rejected("```rust\nextern crate sqlx;\npub fn f() {}\n```", crate="axum")
+    assert rejection.missing_crates == ("sqlx",) and rejection.code == "RG-CRATE"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rustgate.data.atomic import atomic_write_jsonl
+from rustgate.atomic import atomic_write_jsonl
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.records import Diagnostic, GateResult, Record
 

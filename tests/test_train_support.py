@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.data.manifest import MANIFEST, build_manifest
 from rustgate.records import GateResult, Message, Record
 

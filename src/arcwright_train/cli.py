@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         overrides.add_argument(
             _flag(key), dest=_dest(key), type=convert, default=None, metavar=metavar, help=_help(key, info)
         )
+    from rustgate.eval.trained import register as register_eval  # the adapter against its base (rustgate eval)
+
+    register_eval(sub)
     return parser
 
 
@@ -197,6 +200,8 @@ def _fresh_line() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "eval":
+        return int(args.func(args))
     try:
         if args.command == "init":
             return _init(args)

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS kv (
 def stable_hash(*parts: Any) -> str:
     """sha256 over the canonical JSON of ``parts``: the ledger's key function."""
     blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Ledger:

@@ -44,6 +44,20 @@ class Diagnostic(BaseModel):
         return f"{where}{self.level}: {code}{self.message}"
 
 
+class Provenance(BaseModel):
+    """Who wrote a record and what it cost: written by the generator into ``meta["provenance"]``,
+    read by the manifest and the report through ``Record.provenance()`` (one shape for both)."""
+
+    model: str
+    endpoint: str | None = None
+    prompt_hash: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    attempt: int = 0  # 0 for the first answer, n for the n-th repair
+    cost_usd: float = 0.0  # every generation call behind this answer: malformed retries and repairs included
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
 class GateResult(BaseModel):
     """What one gate said about one record.
 
@@ -115,6 +129,16 @@ class Record(BaseModel):
         """The last assistant turn: the markdown answer the gates judge."""
         return next(m.content for m in reversed(self.messages) if m.role == "assistant")
 
+    def provenance(self) -> Provenance | None:
+        """The generator's provenance, when a generator wrote this record."""
+        raw = self.meta.get("provenance")
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return Provenance.model_validate(raw)
+        except ValueError:
+            return None
+
     def with_gate(self, result: GateResult) -> Record:
         """Attach ``result``, bound to this record's content unless it already names what it judged."""
         if result.content_hash is None:
@@ -159,4 +183,5 @@ def content_hash(messages: list[Message], crate: str | None) -> str:
     """
     payload = {"crate": crate, "messages": [[m.role, m.content] for m in messages]}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in an answer must hash (and be rejected by a gate), not crash.
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()

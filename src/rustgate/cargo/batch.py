@@ -16,10 +16,11 @@ from pathlib import Path
 
 import tomlkit
 
-from rustgate.cargo.diagnostics import parse_rustc_json
+from rustgate.cargo.diagnostics import parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
-from rustgate.cargo.replay import CheckOutcome, include_refusal, outcome_from_run
-from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, wrap
+from rustgate.cargo.isolation import Isolation
+from rustgate.cargo.replay import CheckOutcome, outcome_from_run
+from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
 from rustgate.cargo.templates import Profile
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import WarmProfile
@@ -44,7 +45,7 @@ def batch_manifest(profile: Profile, sources: Sequence[CrateSource]) -> str:
         target = tomlkit.table()
         target["name"] = _target_name(index)
         target["path"] = f"{_target_name(index)}/{source.root_file}"
-        if source.kind == "bin":
+        if source.lib is None:
             bins.append(target)
         else:
             target["crate-type"] = ["lib"]
@@ -62,13 +63,18 @@ def check_batch(
     warm: WarmProfile,
     toolchain: Toolchain,
     limits: Limits,
+    isolation: Isolation,
 ) -> list[CheckOutcome]:
-    """Check all ``sources`` (one profile) with one cargo process sharing the warm target dir."""
-    outcomes: list[CheckOutcome | None] = [include_refusal(source) for source in sources]
-    todo = [i for i, o in enumerate(outcomes) if o is None]
-    if not todo:
-        return [o for o in outcomes if o is not None]
-    root = Path(tempfile.mkdtemp(prefix="rustgate-batch-"))
+    """Check all ``sources`` (one profile) with one cargo process sharing the warm target dir.
+
+    Only each sample's first target (its library, else its first binary) is checked here.
+    """
+    outcomes: list[CheckOutcome | None] = [None] * len(sources)
+    todo = list(range(len(sources)))  # position -> index in sources, as batch_manifest numbers them
+    scratch = Path(tempfile.mkdtemp(prefix="rustgate-batch-"))
+    root, mount_root = scratch / "crate", scratch / "root"
+    root.mkdir()
+    mount_root.mkdir()
     try:
         # Targets are numbered by position among the kept sources, as batch_manifest numbers them.
         for new, old in enumerate(todo):
@@ -95,38 +101,46 @@ def check_batch(
             "--examples",
             "--message-format=json",
         ]
-        wrapped = wrap(
+        wrapped = isolation.wrap(
             argv,
             cwd=root,
             env=env,
             read_only=[toolchain.sysroot],
             writable=[root, warm.target_dir, cargo_home],
+            scratch=mount_root,
         )
-        batch_limits = Limits(limits.timeout_s * len(todo), limits.memory_mb, limits.max_output_mb)
+        batch_limits = Limits(
+            limits.timeout_s * len(todo), limits.memory_mb, limits.max_output_mb, limits.max_stream_mb * len(todo)
+        )
         result = run_limited(wrapped, cwd=root, env=env, limits=batch_limits)
         for new, old in enumerate(todo):
-            outcomes[old] = _attribute(result, _target_name(new))
+            outcomes[old] = _attribute(result, _target_name(new), limits, set(sources[old].local_names))
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return [o if o is not None else CheckOutcome("error", reason="no result") for o in outcomes]
 
 
-def _attribute(result: SandboxResult, target: str) -> CheckOutcome:
+def _attribute(result: SandboxResult, target: str, limits: Limits, declared: set[str]) -> CheckOutcome:
     """This target's messages out of cargo's JSON stream, judged by the shared rule."""
     mine: list[str] = []
     built = False
-    for line in result.stdout.splitlines():
+    for line in split_lines(result.stdout):
         if f'"name":"{target}"' not in line:
             continue
-        message = json.loads(line)
-        if message.get("target", {}).get("name") != target:
+        try:
+            message = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if not isinstance(message, dict) or (message.get("target") or {}).get("name") != target:
             continue
         if message.get("reason") == "compiler-message":
             mine.append(line)
         elif message.get("reason") == "compiler-artifact":
             built = True
-    diagnostics = parse_rustc_json(mine, file_prefix=f"{target}/")
-    has_errors = any(d.level.startswith("error") for d in diagnostics)
+    parsed = parse_rustc_json(mine, file_prefix=f"{target}/")
+    has_errors = any(d.level.startswith("error") for d in parsed.diagnostics)
     returncode = 0 if built and not has_errors else (1 if has_errors else result.returncode or 1)
-    own = SandboxResult(returncode, "", result.stderr, result.duration_s, result.timed_out and not built)
-    return outcome_from_run(own, diagnostics)
+    own = SandboxResult(
+        returncode, "", result.stderr, result.duration_s, result.timed_out and not built, result.output_overflow
+    )
+    return outcome_from_run(own, parsed, limits, declared)

@@ -1,8 +1,14 @@
-"""From a markdown answer to a crate: which files, which profile, bin or lib, or why not.
+"""From a markdown answer to a sample package: its files, its targets and its profile, or why not.
 
-Several ```rust blocks form one crate, in order; a block headed by a path comment such as
-``// src/lib.rs`` goes to that file. A ```toml block's ``[dependencies]`` are read only to refuse
-crates outside the profile's pinned set: the sample's own manifest is never used.
+```rust`` blocks form the crate, in order; a block whose first line (or info string) names a path
+goes to that file, and path-named blocks of other languages (html, css, sql, toml templates)
+become files of the package, so an ``include_str!`` inside it works. ``rust,ignore`` and
+``rust,compile_fail`` blocks are not compiled, as rustdoc does not compile them. A ```toml
+manifest's dependencies are read only to refuse crates outside the profile: the sample's own
+manifest, build script and dependencies are never used.
+
+Everything here is linear in the answer's length and bounded by ``max_answer_bytes``; a bad
+answer gives a ``Rejection`` with the reason, never an exception.
 """
 
 from __future__ import annotations
@@ -11,17 +17,22 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
+from rustgate.cargo.file_access import file_access_problems
+from rustgate.cargo.layout import LayoutError, check_tree, header_path, module_parents, normalise
+from rustgate.cargo.lexer import LexError, Token, tokenize
 from rustgate.cargo.templates import Profile
+from rustgate.markdown import CodeBlock, code_blocks, split_lines
 from rustgate.records import Record
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$", re.M)
-_RUST_INFOS = {"rust", "rs"}
-_PATH_HEADER = re.compile(r"^\s*//+\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>[\w./-]+\.rs)\s*$", re.IGNORECASE)
-_FN_MAIN = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)*(?:pub\s+)?(?:async\s+)?fn\s+main\s*\(", re.M)
-_USE_ROOT = re.compile(r"(?:^|[^\w:])(?:use\s+|::)?\b(axum|axum_extra|leptos(?:_router|_meta)?|rig)::")
-
-# When ``crate`` is absent, the profile follows the first framework the code names.
+DEFAULT_MAX_ANSWER_BYTES = 512 * 1024
+NOT_CRATES = frozenset({"std", "core", "alloc", "proc_macro", "test", "crate", "self", "super", "Self"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_RUSTY_STARTS = ("use ", "fn ", "pub ", "impl ", "struct ", "enum ", "mod ", "#[", "#![", "async fn ", "trait ")
+_MANIFEST_TABLES = ("[package", "[dependencies", "[workspace", "[target.", "[dev-dependencies", "[build-dependencies")
+_DECLARES = {"mod", "struct", "enum", "trait", "type", "union", "fn", "const", "static"}
+# Until the registry names profiles per crate: the crate roots that select a framework profile.
 _PROFILE_OF_ROOT = {
     "axum": "axum",
     "axum_extra": "axum",
@@ -32,25 +43,43 @@ _PROFILE_OF_ROOT = {
 }
 
 
-@dataclass(frozen=True)
-class CodeBlock:
-    info: str
-    body: str
-
-
 @dataclass
 class CrateSource:
-    """The files of one sample crate, relative to the crate root (``src/main.rs`` ...)."""
+    """The sample package: every file by package path, and which files are compiled how."""
 
     profile: str
-    kind: str  # "bin" or "lib"
     files: dict[str, str] = field(default_factory=dict)
-    # Set for a lib+bin answer: the name src/main.rs uses for the library (checked after it).
-    library_name: str | None = None
+    lib: str | None = None  # "src/lib.rs" when the answer has a library
+    bins: list[str] = field(default_factory=list)  # src/main.rs, src/bin/*.rs, examples/*.rs
+    tests: list[str] = field(default_factory=list)  # tests/*.rs, checked as test crates
+    library_name: str | None = None  # what the binaries call the library (``use my_app::...``)
+    synthesized: list[str] = field(default_factory=list)  # module files rustgate wrote, not the answer
+    notes: list[str] = field(default_factory=list)
+    local_names: frozenset[str] = frozenset()  # modules, types ... the code declares (never a crate)
+
+    @property
+    def kind(self) -> str:
+        if self.lib and (self.bins or self.tests):
+            return "lib+bin"
+        return "lib" if self.lib else "bin"
 
     @property
     def root_file(self) -> str:
-        return "src/main.rs" if self.kind == "bin" else "src/lib.rs"
+        return self.lib or (self.bins[0] if self.bins else self.tests[0])
+
+    def given_sources(self) -> list[str]:
+        """The ``.rs`` files that came from the answer: each must be compiled for a pass."""
+        return sorted(p for p in self.files if p.endswith(".rs") and p not in self.synthesized)
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about the package that can change its verdict (part of the cache key)."""
+        return {
+            "files": sorted(self.files.items()),
+            "lib": self.lib,
+            "bins": self.bins,
+            "tests": self.tests,
+            "library_name": self.library_name,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,127 +88,288 @@ class Rejection:
 
     reason: str
     profile: str | None = None
-
-
-def code_blocks(markdown: str) -> list[CodeBlock]:
-    """Fenced blocks in order, closed by a fence of the same character at least as long."""
-    blocks: list[CodeBlock] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        opened = _FENCE.match(lines[i])
-        if not opened:
-            i += 1
-            continue
-        fence = opened.group("fence")
-        info = opened.group("info").strip()
-        body: list[str] = []
-        i += 1
-        while i < len(lines):
-            stripped = lines[i].strip()
-            if stripped.startswith(fence[0] * len(fence)) and not stripped.strip(fence[0]):
-                break
-            body.append(lines[i])
-            i += 1
-        blocks.append(CodeBlock(info=info, body="\n".join(body) + "\n"))
-        i += 1
-    return blocks
-
-
-def _info_lang(info: str) -> str:
-    return re.split(r"[\s,{]", info.lower(), maxsplit=1)[0] if info else ""
-
-
-def guess_profile(code: str) -> str:
-    match = _USE_ROOT.search(code)
-    return _PROFILE_OF_ROOT[match.group(1)] if match else "rust"
-
-
-def _split_header(body: str) -> tuple[str | None, str]:
-    first, _, rest = body.partition("\n")
-    header = _PATH_HEADER.match(first)
-    if not header:
-        return None, body
-    path = PurePosixPath(header.group("path"))
-    parts = path.parts
-    if path.is_absolute() or ".." in parts:
-        return None, body
-    if parts[0] != "src":
-        path = PurePosixPath("src", *parts)
-    return str(path), body
-
-
-def _declared_dependencies(blocks: list[CodeBlock]) -> list[str]:
-    names: list[str] = []
-    for block in blocks:
-        if _info_lang(block.info) != "toml":
-            continue
-        try:
-            manifest = tomllib.loads(block.body)
-        except tomllib.TOMLDecodeError:
-            continue
-        for table in ("dependencies", "dev-dependencies", "build-dependencies"):
-            names.extend(manifest.get(table, {}) or {})
-    return names
-
-
-def extract_crate(record: Record, profiles: dict[str, Profile], profile: str | None = None) -> CrateSource | Rejection:
-    """The crate to compile for ``record``, or why it cannot be compiled."""
-    blocks = code_blocks(record.answer)
-    rust = [b for b in blocks if _info_lang(b.info) in _RUST_INFOS or (not b.info and _looks_rusty(b.body))]
-    if not rust:
-        return Rejection("no code: the answer has no ```rust block")
-    all_code = "\n".join(b.body for b in rust)
-    chosen = profile or record.crate or guess_profile(all_code)
-    if chosen not in profiles:
-        return Rejection(f"unknown profile {chosen!r}")
-    for dependency in _declared_dependencies(blocks):
-        if not profiles[chosen].allows(dependency):
-            pinned = ", ".join(sorted(profiles[chosen].requirements))
-            return Rejection(
-                f"dependency {dependency!r} is outside the {chosen} profile's pinned set ({pinned})", chosen
-            )
-    files: dict[str, list[str]] = {}
-    loose: list[str] = []
-    for block in rust:
-        path, body = _split_header(block.body)
-        if path is None:
-            loose.append(body)
-        else:
-            files.setdefault(path, []).append(body)
-    if "src/build.rs" in files or any(p.endswith("/build.rs") for p in files):
-        files = {p: b for p, b in files.items() if not p.endswith("build.rs")}
-    merged = {path: "\n".join(bodies) for path, bodies in files.items()}
-    has_main = bool(_FN_MAIN.search("\n".join(loose))) or "src/main.rs" in merged
-    kind = "bin" if has_main and "src/lib.rs" not in merged else "lib"
-    root = "src/main.rs" if kind == "bin" else "src/lib.rs"
-    if loose:
-        merged[root] = "\n".join(loose) + ("\n" + merged[root] if root in merged else "")
-    if root not in merged:
-        # Only module files were given: declare each as a module of the crate root.
-        mods = [PurePosixPath(p).stem for p in merged if PurePosixPath(p).parent == PurePosixPath("src")]
-        merged[root] = "".join(f"pub mod {m};\n" for m in mods)
-    library_name = None
-    if kind == "lib" and "src/main.rs" in merged:
-        library_name = _library_name(merged["src/main.rs"], profiles[chosen])
-    return CrateSource(profile=chosen, kind=kind, files=merged, library_name=library_name)
-
-
-_NOT_A_LIBRARY = {"std", "core", "alloc", "crate", "self", "super", "proc_macro"}
-
-
-def _library_name(main: str, profile: Profile) -> str:
-    """The name a lib+bin answer's ``main.rs`` calls its own library by (``use my_app::...``)."""
-    for match in re.finditer(r"\b(?:use|extern\s+crate)\s+(?:::)?([A-Za-z_]\w*)", main):
-        name = match.group(1)
-        if name not in _NOT_A_LIBRARY and name not in profile.crate_names:
-            return name
-    for match in re.finditer(r"\b([A-Za-z_]\w*)::", main):
-        name = match.group(1)
-        if name not in _NOT_A_LIBRARY and name not in profile.crate_names and name[0].islower():
-            return name
-    return "app"
+    code: str = "RG-REJECTED"
+    problems: tuple[str, ...] = ()
+    missing_crates: tuple[str, ...] = ()
 
 
 def _looks_rusty(body: str) -> bool:
-    return bool(re.search(r"^\s*(use |fn |pub |impl |struct |#\[)", body, re.M))
+    return any(line.lstrip().startswith(_RUSTY_STARTS) for line in split_lines(body))
+
+
+def path_roots(stream: list[Token]) -> list[str]:
+    """First segments of paths (``axum::``, ``::serde::``, ``extern crate x``, ``use x;``), in order."""
+    roots: list[str] = []
+    for i, token in enumerate(stream):
+        if token.kind != "ident":
+            continue
+        prev = stream[i - 1] if i else None
+        prev2 = stream[i - 2] if i > 1 else None
+        nxt = stream[i + 1] if i + 1 < len(stream) else None
+        leading = prev is None or prev.text != "::" or (prev2 is None or prev2.kind not in ("ident", "close"))
+        path_start = nxt is not None and nxt.text == "::" and leading and not (prev2 and prev2.text == ">")
+        extern_crate = prev is not None and prev.text == "crate" and prev2 is not None and prev2.text == "extern"
+        bare_use = prev is not None and prev.text == "use" and nxt is not None and nxt.text in (";", "as")
+        if path_start or extern_crate or bare_use:
+            roots.append(token.text)
+    return roots
+
+
+def declared_names(stream: list[Token]) -> set[str]:
+    """Names the code itself declares (modules, types, functions ...): never a crate."""
+    names: set[str] = set()
+    for i, token in enumerate(stream[:-1]):
+        if token.kind == "ident" and token.text in _DECLARES and stream[i + 1].kind == "ident":
+            names.add(stream[i + 1].text)
+    return names
+
+
+def extern_crates(stream: list[Token]) -> list[tuple[str, int]]:
+    found = []
+    for i, token in enumerate(stream[:-2]):
+        if token.text == "extern" and stream[i + 1].text == "crate" and stream[i + 2].kind == "ident":
+            found.append((stream[i + 2].text, token.line))
+    return found
+
+
+def has_main(stream: list[Token]) -> bool:
+    """A top-level ``fn main(``: the loose code is a binary."""
+    depth = 0
+    for i, token in enumerate(stream[:-2]):
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth -= 1
+        elif depth == 0 and token.text == "fn" and (stream[i + 1].text, stream[i + 2].text) == ("main", "("):
+            return True
+    return False
+
+
+def guess_profile(code: str) -> str:
+    """The framework profile the code's paths name first; ``rust`` when none."""
+    try:
+        stream = list(tokenize(code))
+    except LexError:
+        return "rust"
+    return next((_PROFILE_OF_ROOT[r] for r in path_roots(stream) if r in _PROFILE_OF_ROOT), "rust")
+
+
+def choose_profile(crate: str | None, roots: list[str], profiles: dict[str, Profile]) -> str:
+    if crate and crate in profiles:
+        return crate
+    return next((_PROFILE_OF_ROOT[r] for r in roots if r in _PROFILE_OF_ROOT), "rust")
+
+
+@dataclass
+class _Manifest:
+    dependencies: list[tuple[str, Any]] = field(default_factory=list)
+    package_name: str | None = None
+
+
+def _read_manifests(blocks: list[CodeBlock]) -> _Manifest | Rejection:
+    """Dependencies (and the package name) of every ```toml block that is a Cargo manifest."""
+    found = _Manifest()
+    for block in blocks:
+        if block.lang != "toml":
+            continue
+        looks_like_manifest = any(line.lstrip().startswith(_MANIFEST_TABLES) for line in split_lines(block.body))
+        try:
+            doc = tomllib.loads(block.body)
+        except (tomllib.TOMLDecodeError, ValueError, TypeError, RecursionError) as exc:
+            if looks_like_manifest:
+                return Rejection(f"a Cargo.toml block (line {block.line}) cannot be parsed: {str(exc)[:200]}")
+            continue
+        tables: list[tuple[str, Any]] = [("dependencies", doc.get("dependencies"))]
+        target = doc.get("target")
+        if isinstance(target, dict):
+            tables += [(f"target.{cfg}.dependencies", spec.get("dependencies")) for cfg, spec in target.items()
+                       if isinstance(spec, dict)]  # fmt: skip
+        elif target is not None:
+            return Rejection(f"a Cargo.toml block (line {block.line}) has an unreadable [target] table")
+        workspace = doc.get("workspace")
+        if isinstance(workspace, dict):
+            tables.append(("workspace.dependencies", workspace.get("dependencies")))
+        for name, table in tables:
+            if table is None:
+                continue
+            if not isinstance(table, dict):
+                return Rejection(f"a Cargo.toml block (line {block.line}): [{name}] is not a table")
+            found.dependencies += list(table.items())
+        package = doc.get("package")
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            found.package_name = package["name"].replace("-", "_")
+    return found
+
+
+def _dependency_rejection(manifest: _Manifest, profile: Profile) -> Rejection | None:
+    pinned = ", ".join(sorted(profile.requirements))
+    for name, spec in manifest.dependencies:
+        package = spec.get("package", name) if isinstance(spec, dict) else name
+        if isinstance(spec, dict) and ("path" in spec or "git" in spec):
+            return Rejection(f"dependency {name!r} comes from a path or git repository, not the pinned set",
+                             profile.name, "RG-CRATE", missing_crates=(str(name),))  # fmt: skip
+        if (
+            not isinstance(package, str)
+            or not profile.allows(package)
+            or package.replace("-", "_") != str(name).replace("-", "_")
+        ):
+            return Rejection(
+                f"dependency {name!r} is outside the {profile.name} profile's pinned set ({pinned})",
+                profile.name,
+                "RG-CRATE",
+                missing_crates=(str(name),),
+            )
+    return None
+
+
+def _library_name(bin_streams: list[list[Token]], profile: Profile, declared: set[str]) -> str | None:
+    for stream in bin_streams:
+        for root in path_roots(stream):
+            if root in NOT_CRATES or root in profile.crate_names or root in declared or not root[0].islower():
+                continue
+            if root in {"u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+                        "f32", "f64", "str", "char", "bool"}:  # fmt: skip
+                continue
+            return root
+    return None
+
+
+def extract_crate(
+    record: Record,
+    profiles: dict[str, Profile],
+    profile: str | None = None,
+    *,
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+) -> CrateSource | Rejection:
+    """The package to compile for ``record``, or why it cannot be compiled."""
+    answer = record.answer
+    size = len(answer.encode("utf-8", "surrogatepass"))
+    if size > max_answer_bytes:
+        return Rejection(f"answer too large: {size} bytes (limit {max_answer_bytes})")
+    surrogate = _SURROGATE.search(answer)
+    if surrogate:
+        line = answer.count("\n", 0, surrogate.start()) + 1
+        return Rejection(f"the answer is not valid Unicode: a lone surrogate on line {line}")
+    try:
+        return _extract(record, code_blocks(answer), profiles, profile)
+    except LayoutError as exc:
+        return Rejection(str(exc))
+
+
+def _extract(
+    record: Record, blocks: list[CodeBlock], profiles: dict[str, Profile], forced: str | None
+) -> CrateSource | Rejection:
+    notes: list[str] = []
+    rust: dict[str, list[str]] = {}
+    data: dict[str, list[str]] = {}
+    loose: list[str] = []
+    for block in blocks:
+        unlabelled_rust = not block.lang and _looks_rusty(block.body)
+        if block.is_rust and not block.compiled:
+            notes.append(f"block at line {block.line} is marked {block.info!r}: not compiled")
+            continue
+        raw_path, body = header_path(block)
+        headed_rust = not block.lang and raw_path is not None and raw_path.endswith(".rs")
+        is_rust = block.is_rust or unlabelled_rust or headed_rust
+        if raw_path is None:
+            if is_rust:
+                loose.append(body)
+            continue
+        if block.lang == "toml" and PurePosixPath(raw_path).name == "Cargo.toml":
+            continue  # read for its dependencies only
+        path = normalise(raw_path, rust=is_rust)
+        if path is None:
+            notes.append(f"{raw_path} is never used (rustgate owns the manifest; build scripts do not run)")
+            continue
+        if path.startswith("benches/"):
+            notes.append(f"{path}: benches are not checked")
+            continue
+        (rust if is_rust and path.endswith(".rs") else data).setdefault(path, []).append(body)
+    manifest = _read_manifests(blocks)
+    if isinstance(manifest, Rejection):
+        return manifest
+    clash = set(rust) & set(data)
+    if clash:
+        raise LayoutError(f"{sorted(clash)[0]} is given both as Rust and as another language")
+    files = {path: "\n".join(bodies) for path, bodies in {**data, **rust}.items()}
+    rust_paths = set(rust)
+    loose_code = "\n".join(loose)
+    streams: dict[str, list[Token]] = {}
+    try:
+        loose_stream = list(tokenize(loose_code)) if loose else []
+    except LexError as exc:
+        return Rejection(f"the code cannot be read as Rust (the loose blocks, {exc})")
+    main_given = "src/main.rs" in rust_paths
+    lib_given = "src/lib.rs" in rust_paths
+    if loose:
+        root = "src/main.rs" if (has_main(loose_stream) or main_given) and not lib_given else "src/lib.rs"
+        files[root] = loose_code + ("\n" + files[root] if root in files else "")
+        rust_paths.add(root)
+    bins = sorted(p for p in rust_paths if p == "src/main.rs" or _is_bin(p))
+    tests = sorted(p for p in rust_paths if p.startswith("tests/") and _is_top_level_target(p, "tests"))
+    lib = "src/lib.rs" if "src/lib.rs" in rust_paths else None
+    synthesized: dict[str, str] = {}
+    if lib is None and not bins and not tests:
+        lib = "src/lib.rs"
+        synthesized[lib] = ""
+    roots = {p for p in (lib, "src/main.rs" if "src/main.rs" in rust_paths else None) if p}
+    synthesized = module_parents({**files, **synthesized}, roots, synthesized)
+    files.update(synthesized)
+    check_tree(sorted(files))
+    for path in sorted(p for p in files if p.endswith(".rs")):
+        try:
+            streams[path] = list(tokenize(files[path]))
+        except LexError as exc:
+            return Rejection(f"{path}: the code cannot be read as Rust ({exc})")
+    if not any(streams[p] for p in streams if p not in synthesized):
+        return Rejection("no code: the answer's Rust blocks are empty or comments only")
+    problems = file_access_problems(files, streams)
+    if problems:
+        return Rejection(problems[0], code="RG-INCLUDE", problems=tuple(problems))
+    ordered_roots = [r for path in sorted(streams) for r in path_roots(streams[path])]
+    chosen = forced or choose_profile(record.crate, ordered_roots, profiles)
+    if chosen not in profiles:
+        return Rejection(f"unknown profile {chosen!r} (known: {', '.join(sorted(profiles))})")
+    target = profiles[chosen]
+    refused = _dependency_rejection(manifest, target)
+    if refused is not None:
+        return refused
+    declared = set().union(*(declared_names(s) for s in streams.values()))
+    library_name = None
+    if lib and (bins or tests):
+        library_name = manifest.package_name or _library_name(
+            [streams[p] for p in [*bins, *tests]], target, declared
+        ) or "app"  # fmt: skip
+    for path, stream in streams.items():
+        for name, line in extern_crates(stream):
+            if name in NOT_CRATES or name in target.crate_names or name == library_name:
+                continue
+            return Rejection(
+                f"{path}:{line}: extern crate {name!r} is outside the {chosen} profile's pinned set",
+                chosen,
+                "RG-CRATE",
+                missing_crates=(name,),
+            )
+    return CrateSource(
+        profile=chosen,
+        files=files,
+        lib=lib,
+        bins=bins,
+        tests=tests,
+        library_name=library_name,
+        synthesized=sorted(synthesized),
+        notes=notes,
+        local_names=frozenset(declared),
+    )
+
+
+def _is_top_level_target(path: str, folder: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return parts[0] == folder and (len(parts) == 2 or (len(parts) == 3 and parts[2] == "main.rs"))
+
+
+def _is_bin(path: str) -> bool:
+    if path.startswith("src/bin/"):
+        parts = PurePosixPath(path).parts
+        return len(parts) == 3 or (len(parts) == 4 and parts[3] == "main.rs")
+    return path.startswith("examples/") and _is_top_level_target(path, "examples")

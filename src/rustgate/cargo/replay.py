@@ -1,23 +1,34 @@
 """Design (a): replay, per sample, the rustc command cargo ran for the warm probe crate.
 
-No cargo process, no build-directory lock: each sample is one sandboxed rustc against the
-prebuilt dependency metadata, so N samples keep N cores busy.
+No cargo process, no build-directory lock: each target of the sample (the library, then each
+binary, example and test against it) is one sandboxed rustc against the prebuilt dependency
+metadata, so N samples keep N cores busy. rustc also writes its dep-info: the list of files it
+read. A sample whose compile read anything outside its own folder is refused whatever else
+happened (its diagnostics are dropped unseen), and a pass requires every file the answer gave
+to have been compiled.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import tempfile
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from rustgate.cargo.diagnostics import errors_first, parse_rustc_json
+from rustgate.cargo.diagnostics import MAX_DIAGNOSTICS, Parsed, errors_first, parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
-from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, unsafe_includes, wrap
+from rustgate.cargo.isolation import LAUNCHER_FAILED, Isolation
+from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
 from rustgate.cargo.toolchain import Toolchain
-from rustgate.cargo.warm import WarmProfile
+from rustgate.cargo.warm import PROBE_CRATE, WarmProfile
 from rustgate.records import Diagnostic, Verdict
+
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT, signal.SIGTRAP}
 
 
 @dataclass
@@ -26,21 +37,24 @@ class CheckOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     reason: str | None = None
     duration_s: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def replay_argv(
     warm: WarmProfile,
     root_file: str,
-    kind: str,
+    crate_type: str,
     out_dir: Path,
     *,
+    sysroot: Path,
     crate_name: str | None = None,
     externs: dict[str, Path] | None = None,
+    test: bool = False,
 ) -> list[str]:
-    """The probe's rustc arguments, retargeted at one crate of the sample.
+    """The probe's rustc arguments, retargeted at one target of the sample.
 
-    ``crate_name`` renames the crate (a lib+bin answer's library, so its ``main.rs`` can
-    ``use`` it by name); ``externs`` adds that library's metadata to the binary's command.
+    ``crate_name`` renames the crate (a lib+bin answer's library, so its binaries can ``use`` it
+    by name); ``externs`` adds that library's metadata to a binary's or test's command.
     """
     args: list[str] = []
     it = iter(warm.argv)
@@ -49,13 +63,14 @@ def replay_argv(
             args.append(root_file)
         elif arg == "--crate-type":
             next(it)
-            args += ["--crate-type", kind]
-        elif arg == "--crate-name" and crate_name:
+            if not test:
+                args += ["--crate-type", crate_type]
+        elif arg == "--crate-name":
             next(it)
-            args += ["--crate-name", crate_name]
+            args += ["--crate-name", crate_name or PROBE_CRATE]
         elif arg.startswith("--emit="):
-            args.append("--emit=metadata")
-        elif arg.startswith("--json=") or arg.startswith("--error-format"):
+            args.append("--emit=dep-info,metadata")
+        elif arg.startswith(("--json=", "--error-format", "--sysroot")):
             continue
         elif arg == "--out-dir":
             next(it)
@@ -66,18 +81,22 @@ def replay_argv(
                 args += ["-C", value]
         else:
             args.append(arg)
+    if test:
+        args.append("--test")
     for name, path in (externs or {}).items():
         args += ["--extern", f"{name}={path}"]
-    return [*args, "--error-format=json"]
+    # The sysroot is given, not found through /proc/self/exe (a sandbox may have no /proc).
+    return [*args, f"--sysroot={sysroot}", "--error-format=json"]
 
 
 def write_sample(root: Path, source: CrateSource, manifest_text: str) -> None:
+    """The answer's files (paths were validated by extract) plus our manifest, never the sample's."""
     for relative, text in source.files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    # Our manifest, never the sample's: proc macros that read CARGO_MANIFEST_DIR find the pins.
-    (root / "Cargo.toml").write_text(manifest_text)
+        path.write_text(text, encoding="utf-8")
+    # Proc macros that read CARGO_MANIFEST_DIR find the pins.
+    (root / "Cargo.toml").write_text(manifest_text, encoding="utf-8")
     (root / "out").mkdir(exist_ok=True)
 
 
@@ -97,30 +116,114 @@ def read_only_paths(toolchain: Toolchain, warm: WarmProfile) -> list[Path]:
     return paths
 
 
-def outcome_from_run(result: SandboxResult, diagnostics: list[Diagnostic]) -> CheckOutcome:
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, declared: set[str]) -> CheckOutcome:
     """One rule for every checker: what a compiler run means for the sample."""
-    if result.timed_out:
-        return CheckOutcome("timeout", diagnostics, "compiler exceeded the time limit", result.duration_s)
-    if result.returncode == 0:
-        return CheckOutcome("pass", diagnostics, None, result.duration_s)
+    diagnostics = parsed.diagnostics
     errors = [d for d in diagnostics if d.level.startswith("error")]
-    if result.out_of_memory and not errors:
-        memory = Diagnostic(level="error", code="RG-MEMORY", message="compiler exceeded the memory limit")
-        return CheckOutcome("fail", [memory, *diagnostics], memory.message, result.duration_s)
+    details: dict[str, Any] = {}
+    if parsed.truncated:
+        details["diagnostics_truncated"] = parsed.truncated
+
+    def out(verdict: Verdict, reason: str | None, shown: list[Diagnostic] | None = None) -> CheckOutcome:
+        return CheckOutcome(verdict, shown if shown is not None else diagnostics, reason, result.duration_s, details)
+
+    if result.timed_out:
+        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:g}s)")
+    if result.output_overflow:
+        if errors:
+            return out(
+                "fail", f"{errors[0].message} (output cut at {limits.max_stream_mb} MiB)", errors_first(diagnostics)
+            )
+        return out("rejected", f"compiler output exceeded {limits.max_stream_mb} MiB before any error")
+    if (
+        result.returncode == 125
+        and LAUNCHER_FAILED in result.stderr
+        or (not diagnostics and result.stderr.startswith("bwrap:"))
+    ):
+        return out("error", "the sandbox could not start: " + result.stderr.strip()[-400:])
+    if result.returncode == 0:
+        return out("pass", None)
+    missing = [name for name in parsed.unlinked_crates if name not in declared]
+    if errors and missing:
+        details["missing_crates"] = missing
+        names = ", ".join(f"`{n}`" for n in missing)
+        reason = f"uses {names}: not a module of the answer and not a crate of this profile"
+        note = Diagnostic(level="error", code="RG-CRATE", message=reason)
+        return out("rejected", reason, [note, *errors_first(diagnostics)])
     if errors:
-        return CheckOutcome("fail", errors_first(diagnostics), errors[0].message, result.duration_s)
-    tail = "\n".join(result.stderr.strip().splitlines()[-8:])
-    return CheckOutcome("error", diagnostics, f"compiler exited {result.returncode} without diagnostics: {tail}")
+        return out("fail", errors[0].message, errors_first(diagnostics))
+    if result.out_of_memory:
+        memory = Diagnostic(level="error", code="RG-MEMORY", message="compiler exceeded the memory limit")
+        return out("fail", memory.message, [memory, *diagnostics])
+    sig = result.signal
+    if sig == signal.SIGXFSZ:
+        return out("rejected", f"the compiler's output file exceeded the {limits.max_output_mb} MiB size limit")
+    if sig in _CRASH_SIGNALS:
+        crash = Diagnostic(level="error", code="RG-CRASH", message=f"rustc crashed ({_signal_name(sig)}) on this code")
+        return out("fail", crash.message, [crash, *diagnostics])
+    tail = "\n".join(result.stderr.strip().splitlines()[-8:])[-800:]
+    return out("error", f"compiler exited {result.returncode} without diagnostics: {tail}")
 
 
-def include_refusal(source: CrateSource) -> CheckOutcome | None:
-    """``rejected`` when the sample would read files outside itself (both checkers ask this first)."""
-    refused = unsafe_includes(source.files)
-    if not refused:
-        return None
-    return CheckOutcome(
-        "rejected", [Diagnostic(level="error", code="RG-INCLUDE", message=p) for p in refused], refused[0]
-    )
+def dep_info_files(path: Path) -> list[str]:
+    """Source files a rustc dep-info file lists (its first rule), as written."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    for line in text.split("\n"):
+        if line.startswith("#") or ":" not in line:
+            continue
+        _, _, deps = line.partition(": ")
+        return [d.replace("\\ ", " ") for d in re.split(r"(?<!\\) ", deps.strip()) if d]
+    return []
+
+
+def _outside(files: list[str], root: Path) -> list[str]:
+    escaped = []
+    for name in files:
+        path = PurePosixPath(name)
+        if path.is_absolute():
+            inside = str(path).startswith(str(root) + "/")
+            relative = PurePosixPath(os.path.relpath(str(path), str(root))) if inside else None
+        else:
+            relative = path
+        if relative is None or any(part == ".." for part in PurePosixPath(os.path.normpath(str(relative))).parts):
+            escaped.append(name)
+    return escaped
+
+
+@dataclass(frozen=True)
+class _Target:
+    root_file: str
+    crate_type: str
+    crate_name: str
+    test: bool = False
+
+
+def _targets(source: CrateSource) -> list[_Target]:
+    targets = []
+    if source.lib:
+        targets.append(_Target(source.lib, "lib", source.library_name or PROBE_CRATE))
+    for path in source.bins:
+        stem = PurePosixPath(path).parent.name if path.endswith("/main.rs") and path != "src/main.rs" else None
+        name = stem or (PurePosixPath(path).stem if path != "src/main.rs" else (source.library_name or PROBE_CRATE))
+        targets.append(_Target(path, "bin", _crate_ident(name)))
+    for path in source.tests:
+        targets.append(_Target(path, "bin", _crate_ident("test_" + PurePosixPath(path).stem), test=True))
+    return targets
+
+
+def _crate_ident(name: str) -> str:
+    ident = re.sub(r"\W", "_", name, flags=re.ASCII)
+    return ident if ident and not ident[0].isdigit() else f"_{ident}"
 
 
 def check_replay(
@@ -129,32 +232,69 @@ def check_replay(
     toolchain: Toolchain,
     manifest_text: str,
     limits: Limits,
+    isolation: Isolation,
+    *,
     work_root: Path | None = None,
 ) -> CheckOutcome:
-    """Compile one sample crate in a fresh folder under the sandbox; never raises for the sample."""
-    refused = include_refusal(source)
-    if refused is not None:
-        return refused
-    root = Path(tempfile.mkdtemp(prefix="rustgate-", dir=work_root))
+    """Compile every target of one sample under the sandbox; never raises for the sample."""
+    started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="rustgate-", dir=work_root))
     try:
+        root, mount_root = scratch / "crate", scratch / "root"
+        root.mkdir()
+        mount_root.mkdir()
         write_sample(root, source, manifest_text)
         env = sample_env(warm, root)
         read_only = read_only_paths(toolchain, warm)
-
-        def rustc(argv: list[str]) -> CheckOutcome:
-            wrapped = wrap([str(toolchain.rustc), *argv], cwd=root, env=env, read_only=read_only, writable=[root])
-            result = run_limited(wrapped, cwd=root, env=env, limits=limits)
-            return outcome_from_run(result, parse_rustc_json(result.stderr.splitlines()))
-
         out = root / "out"
-        name = source.library_name
-        outcome = rustc(replay_argv(warm, source.root_file, source.kind, out, crate_name=name))
-        if name is None or outcome.verdict != "pass":
-            return outcome
-        # A lib+bin answer: the binary is checked against the library it just produced.
-        binary = rustc(replay_argv(warm, "src/main.rs", "bin", out, externs={name: out / f"lib{name}.rmeta"}))
-        binary.diagnostics = outcome.diagnostics + binary.diagnostics
-        binary.duration_s += outcome.duration_s
-        return binary
+        library = source.library_name or PROBE_CRATE
+        externs = {library: out / f"lib{library}.rmeta"} if source.lib else {}
+        diagnostics: list[Diagnostic] = []
+        read: set[str] = set()
+        outcome = CheckOutcome("pass")
+        for target in _targets(source):
+            left = limits.timeout_s - (time.monotonic() - started)
+            if left <= 0:
+                return CheckOutcome("timeout", diagnostics, f"compiler exceeded the time limit ({limits.timeout_s:g}s)",
+                                    time.monotonic() - started)  # fmt: skip
+            argv = replay_argv(
+                warm,
+                target.root_file,
+                target.crate_type,
+                out,
+                sysroot=toolchain.sysroot,
+                crate_name=target.crate_name,
+                externs=externs if target.root_file != source.lib else None,
+                test=target.test,
+            )
+            wrapped = isolation.wrap(
+                [str(toolchain.rustc), *argv], cwd=root, env=env, read_only=read_only, writable=[root],
+                scratch=mount_root,
+            )  # fmt: skip
+            run = run_limited(wrapped, cwd=root, env=env, limits=_remaining(limits, left))
+            files = dep_info_files(out / f"{target.crate_name}.d")
+            escaped = _outside(files, root)
+            if escaped:
+                reason = f"the compile read files outside the sample ({escaped[0][:200]}); its output is withheld"
+                return CheckOutcome("rejected", [Diagnostic(level="error", code="RG-INCLUDE", message=reason)],
+                                    reason, time.monotonic() - started)  # fmt: skip
+            read.update(os.path.normpath(f) for f in files)
+            outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, set(source.local_names))
+            diagnostics += outcome.diagnostics
+            if outcome.verdict != "pass":
+                break
+        outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
+        outcome.duration_s = time.monotonic() - started
+        if outcome.verdict == "pass":
+            orphans = [p for p in source.given_sources() if p not in read]
+            if orphans:
+                reason = f"{orphans[0]} is never compiled: no `mod` declaration reaches it"
+                outcome = CheckOutcome("rejected", outcome.diagnostics, reason, outcome.duration_s, outcome.details)
+                outcome.details["never_compiled"] = orphans
+        return outcome
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remaining(limits: Limits, left: float) -> Limits:
+    return Limits(min(limits.timeout_s, left), limits.memory_mb, limits.max_output_mb, limits.max_stream_mb)

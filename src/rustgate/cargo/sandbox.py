@@ -1,38 +1,36 @@
-"""Running the compiler on hostile code.
+"""Running the compiler on hostile code: limits, a scrubbed environment, bounded output.
 
-Every sample is treated as an attack: the compiler sees an allow-listed environment (no API
-keys, so ``env!``/``option_env!`` learn nothing), no network, none of the host's files but the
-toolchain, the prebuilt dependencies and the sample's own folder (when bubblewrap is present),
-a wall-time and address-space limit, and on overrun its whole process group is killed.
+Every sample is treated as an attack. The compiler sees an allow-listed environment (no API
+keys, so ``env!``/``option_env!`` learn nothing), runs under ``prlimit`` (address space, file
+size, no core dumps), inside the isolation backend (``cargo.isolation``), in its own process
+group that is killed whole on overrun. Its output is read with a cap: a sample that makes rustc
+print gigabytes is stopped, and the parent never holds more than ``max_stream_mb`` of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
+import selectors
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-
-_INCLUDE = re.compile(r"\binclude(?:_str|_bytes)?\s*!\s*[\(\[\{]\s*(?P<arg>[^\)\]\}]*)")
-_PATH_ATTR = re.compile(r"#\s*!?\s*\[\s*path\s*=\s*(?P<arg>[^\]]*)\]")
-# ``use std::include_str as read;`` would let ``read!("/etc/passwd")`` slip past _INCLUDE.
-_INCLUDE_ALIAS = re.compile(r"\buse\b[^;]*\binclude(?:_str|_bytes)?\b|\binclude(?:_str|_bytes)?\s+as\b")
-_STRING = re.compile(r'^(?:"(?P<plain>[^"\\]*)"|r(?P<hashes>#*)"(?P<raw>.*?)"(?P=hashes))\s*,?\s*$', re.S)
+from pathlib import Path
 
 SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
 @dataclass(frozen=True)
 class Limits:
+    """Per-sample limits. Verdicts that depend on them (timeout, memory) are keyed with them."""
+
     timeout_s: float = 60.0
     memory_mb: int = 4096
-    max_output_mb: int = 64
+    max_output_mb: int = 64  # largest file the compiler may write (RLIMIT_FSIZE)
+    max_stream_mb: int = 8  # compiler output read from its pipes before it is stopped
 
 
 @dataclass
@@ -42,102 +40,28 @@ class SandboxResult:
     stderr: str
     duration_s: float
     timed_out: bool = False
+    output_overflow: bool = False  # stopped for printing more than max_stream_mb
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that ended the process, if one did (and not our own timeout kill).
+
+        A wrapper (bubblewrap) reports its child's death by signal N as exit code 128 + N.
+        """
+        if self.returncode < 0:
+            return -self.returncode
+        return self.returncode - 128 if 128 < self.returncode < 128 + 32 else None
 
     @property
     def out_of_memory(self) -> bool:
         text = self.stderr[-4000:]
-        return "memory allocation of" in text or "failed to allocate" in text or self.returncode == -signal.SIGABRT
+        return "memory allocation of" in text or "failed to allocate" in text or self.signal == signal.SIGABRT
 
 
-def unsafe_includes(files: dict[str, str]) -> list[str]:
-    """Why each ``include*!`` or ``#[path]`` would reach outside the sample's own files.
-
-    Only plain string literals naming a relative path inside the crate are allowed: anything
-    computed (``concat!``, ``env!``, a macro argument) could point anywhere, so it is refused.
-    """
-    problems: list[str] = []
-    for name, text in files.items():
-        base = PurePosixPath(name).parent
-        for match in _INCLUDE_ALIAS.finditer(text):
-            line = text.count("\n", 0, match.start()) + 1
-            problems.append(f"{name}:{line}: importing or renaming an include macro is refused")
-        for pattern, what in ((_INCLUDE, "include macro"), (_PATH_ATTR, "#[path] attribute")):
-            for match in pattern.finditer(text):
-                line = text.count("\n", 0, match.start()) + 1
-                literal = _STRING.match(match.group("arg").strip())
-                if not literal:
-                    problems.append(f"{name}:{line}: {what} with a computed path is refused")
-                    continue
-                target = literal.group("plain") if literal.group("plain") is not None else literal.group("raw")
-                resolved = _normalise(base / target)
-                if target.startswith("/") or resolved is None or resolved not in files:
-                    problems.append(f"{name}:{line}: {what} of {target!r} reaches outside the sample")
-    return problems
-
-
-def _normalise(path: PurePosixPath) -> str | None:
-    parts: list[str] = []
-    for part in path.parts:
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
-
-
-def _which(tool: str) -> str | None:
+def which(tool: str) -> str | None:
     """System tools are looked up on PATH and in the standard places, whatever PATH holds."""
     return shutil.which(tool, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/bin"]))
-
-
-def bubblewrap() -> str | None:
-    """The bwrap binary unless disabled with ``RUSTGATE_SANDBOX=none``."""
-    if os.environ.get("RUSTGATE_SANDBOX", "").lower() == "none":
-        return None
-    return _which("bwrap")
-
-
-def _system_binds() -> list[str]:
-    args: list[str] = []
-    for top in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
-        path = Path(top)
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), top]
-        elif path.exists():
-            args += ["--ro-bind", top, top]
-    if Path("/etc/ld.so.cache").exists():
-        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    return args
-
-
-def wrap(
-    argv: Sequence[str],
-    *,
-    cwd: Path,
-    env: dict[str, str],
-    read_only: Iterable[Path],
-    writable: Iterable[Path],
-) -> list[str]:
-    """``argv`` inside bubblewrap: a private, network-less view of only the paths it needs."""
-    bwrap = bubblewrap()
-    if bwrap is None:
-        return list(argv)
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
-    args += _system_binds()
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for path in read_only:
-        args += ["--ro-bind", str(path), str(path)]
-    for path in writable:
-        args += ["--bind", str(path), str(path)]
-    for key, value in env.items():
-        args += ["--setenv", key, value]
-    args += ["--chdir", str(cwd), "--", *argv]
-    return args
 
 
 def _with_rlimits(argv: Sequence[str], limits: Limits) -> list[str]:
@@ -147,15 +71,21 @@ def _with_rlimits(argv: Sequence[str], limits: Limits) -> list[str]:
     """
     memory = limits.memory_mb * 1024 * 1024
     output = limits.max_output_mb * 1024 * 1024
-    prlimit = _which("prlimit")
+    prlimit = which("prlimit")
     if prlimit is None:
         raise FileNotFoundError("prlimit (util-linux) is required to limit the compiler's memory")
     return [prlimit, f"--as={memory}", "--core=0", f"--fsize={output}", "--", *argv]
 
 
 def run_limited(argv: Sequence[str], *, cwd: Path, env: dict[str, str], limits: Limits) -> SandboxResult:
-    """Run ``argv`` in its own process group; on timeout kill the whole group."""
+    """Run ``argv`` in its own process group, reading at most ``max_stream_mb`` of output.
+
+    On timeout or output overflow the whole group is killed. Never raises for what the
+    process does; raises ``OSError`` only when it cannot be started.
+    """
     start = time.monotonic()
+    deadline = start + limits.timeout_s
+    cap = limits.max_stream_mb * 1024 * 1024
     proc = subprocess.Popen(
         _with_rlimits(argv, limits),
         cwd=cwd,
@@ -163,26 +93,59 @@ def run_limited(argv: Sequence[str], *, cwd: Path, env: dict[str, str], limits: 
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
         start_new_session=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    total = 0
+    timed_out = overflow = False
+    with selectors.DefaultSelector() as selector:
+        for stream in (proc.stdout, proc.stderr):
+            os.set_blocking(stream.fileno(), False)
+            selector.register(stream.fileno(), selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for key, _ in selector.select(timeout=min(left, 0.5)):
+                fd = int(key.fd)
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    selector.unregister(fd)
+                    continue
+                total += len(data)
+                if total > cap:
+                    overflow = True
+                    break
+                chunks[fd].append(data)
+            if overflow:
+                break
+    if timed_out or overflow:
+        _kill_group(proc.pid)
     try:
-        stdout, stderr = proc.communicate(timeout=limits.timeout_s)
-        timed_out = False
+        # Both pipes closed: the process is exiting (or a child kept them open past its death).
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()) if not (timed_out or overflow) else 10.0)
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid)
-        stdout, stderr = proc.communicate()
+        proc.wait()
         timed_out = True
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
     return SandboxResult(
         returncode=proc.returncode,
-        stdout=stdout,
-        stderr=stderr,
+        stdout=b"".join(chunks[out_fd]).decode("utf-8", "replace"),
+        stderr=b"".join(chunks[err_fd]).decode("utf-8", "replace"),
         duration_s=time.monotonic() - start,
         timed_out=timed_out,
+        output_overflow=overflow,
     )
 
 
 def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)

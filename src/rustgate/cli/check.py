@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from rustgate.cargo.sandbox import bubblewrap
+from rustgate.atomic import atomic_write_json
+from rustgate.cargo.isolation import UNSAFE_WARNING, IsolationError, requested_backend
+from rustgate.cli.gate_args import add_compile_arguments, compile_settings
 from rustgate.cli.progress import Reporter
-from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
-from rustgate.gates.compile import CompileGate
+from rustgate.display import one_line
+from rustgate.gates.base import StageContext
 from rustgate.ledger import Ledger
 from rustgate.records import GateResult, Record
 from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
@@ -26,19 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="compile-check the answers in JSONL datasets")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of canonical records")
     parser.add_argument("--report-json", metavar="OUT", help="write per-record verdicts and a summary here")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
-    parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
-    parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
-    parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write every record with its compile verdict here (.jsonl or .parquet): the input of `rustgate build`",
+    )
+    add_compile_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the ledger")
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        print("rustgate check: --jobs must be at least 1", file=sys.stderr)
+    try:
+        settings = compile_settings(args, use_cache=not args.no_cache)
+    except ValueError as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.output and any(Path(args.output).resolve() == Path(p).resolve() for p in args.paths):
+        print(f"rustgate check: --output {args.output} is an input: write the gated records elsewhere", file=sys.stderr)
         return EXIT_INPUT
     try:
         loaded = read_many(args.paths)
@@ -48,31 +58,30 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"{error}", file=sys.stderr)
     records = [item.record for item in loaded.records]
-    if bubblewrap() is None:
-        print(
-            "rustgate check: note: bubblewrap (bwrap) not found; samples compile with a scrubbed environment"
-            " and limits but without filesystem/network namespaces (see docs/compile-gate.md)",
-            file=sys.stderr,
-        )
+    try:
+        if requested_backend(args.sandbox) == "none":
+            print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)
+    except IsolationError as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     ledger = None if args.no_cache else Ledger(args.ledger) if args.ledger else Ledger()
-    gate = CompileGate(
-        profile=args.profile,
-        jobs=args.jobs,
-        timeout_s=args.timeout,
-        memory_mb=args.memory_mb,
-        ledger=ledger,
-        use_cache=not args.no_cache,
-        method=args.method,
-    )
+    gate = settings.build(StageContext(ledger))
     started = time.monotonic()
     with Reporter("check", len(records)) as reporter:
         results = gate.check(records, on_result=lambda i, r: reporter.advance(f"{records[i].id}: {r.verdict}"))
     elapsed = time.monotonic() - started
+    if gate.isolation is not None and not gate.isolation.isolated:
+        print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)  # again, after the table scrolls
     gated = [record.with_gate(result) for record, result in zip(records, results, strict=True)]
     summary = build_summary(gated, elapsed, len(loaded.errors))
     print_summary(gated, summary)
     if args.report_json:
         atomic_write_json(args.report_json, {"records": [report_row(r) for r in gated], "summary": summary})
+    if args.output:
+        from rustgate.data.formats import write_records
+
+        write_records(args.output, gated, with_gates=True)
+        print(f"wrote {len(gated)} gated records to {args.output}", file=sys.stderr)
     if ledger is not None:
         ledger.close()
     if loaded.errors:
@@ -107,6 +116,7 @@ def build_summary(records: list[Record], elapsed: float, input_errors: int) -> d
         "cached": sum(1 for r in records if r.gates["compile"].cached),
         "wall_s": round(elapsed, 3),
         "toolchain": toolchains[0] if len(toolchains) == 1 else toolchains,
+        "sandbox": sorted({str(r.gates["compile"].details.get("sandbox")) for r in records} - {"None"}),
     }
 
 
@@ -128,5 +138,5 @@ def print_summary(records: list[Record], summary: dict[str, Any]) -> None:
     for record in records:
         result = record.gates["compile"]
         if result.verdict != "pass":
-            line = f"  {record.id}: {result.verdict}: {result.first_problem()}"
+            line = f"  {one_line(record.id, 120)}: {result.verdict}: {one_line(result.first_problem(), 300)}"
             console.print(line, markup=False, highlight=False, soft_wrap=True)

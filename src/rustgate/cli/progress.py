@@ -19,6 +19,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from rustgate.display import one_line
+
 
 class RateColumn(TextColumn):
     def __init__(self) -> None:
@@ -84,7 +86,7 @@ class Reporter:
         rate = self.done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         print(
-            f"[{self.done}/{self.total}] {label} ({rate:.1f}/s, eta {eta:.0f}s)",
+            f"[{self.done}/{self.total}] {one_line(label, 200)} ({rate:.1f}/s, eta {eta:.0f}s)",
             file=sys.stderr,
             flush=True,
         )

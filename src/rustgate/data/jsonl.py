@@ -9,7 +9,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from rustgate.display import one_line
 from rustgate.records import Record
+from rustgate.validation import format_validation_error
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class InputError:
 
     def __str__(self) -> str:
         rid = self.record_id if self.record_id is not None else "<no id>"
-        return f"{self.file}:{self.line}: {rid}: {self.message}"
+        return one_line(f"{self.file}:{self.line}: {rid}: {self.message}", 1000)
 
 
 @dataclass
@@ -41,14 +43,6 @@ class ReadResult:
     def extend(self, other: ReadResult) -> None:
         self.records.extend(other.records)
         self.errors.extend(other.errors)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
@@ -72,7 +66,7 @@ def parse_row(obj: object, file: str, line: int) -> LoadedRecord | InputError:
     try:
         record = Record.model_validate(obj)
     except ValidationError as exc:
-        return InputError(file, line, rid_text, _validation_message(exc))
+        return InputError(file, line, rid_text, format_validation_error(exc))
     return LoadedRecord(record, file, line)
 
 

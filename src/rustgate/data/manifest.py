@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
+from rustgate.data.signing import signature_problem, signing_key
+from rustgate.display import one_line
 from rustgate.records import GateResult, Record
 
 FORMAT = "rustgate-dataset/1"
@@ -53,12 +55,10 @@ def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[
                 models.add(str(result.details["model"]))
             if result.gate == "judge" and ":" in result.version:
                 prompt_hashes.add(result.version.split(":", 1)[1])
-        meta_model = record.meta.get("model") or (record.meta.get("generator") or {}).get("model")
-        if isinstance(meta_model, str):
-            models.add(meta_model)
-        meta_hash = record.meta.get("prompt_hash")
-        if isinstance(meta_hash, str):
-            prompt_hashes.add(meta_hash)
+        provenance = record.provenance()
+        if provenance is not None:
+            models.add(provenance.model)
+            prompt_hashes.add(provenance.prompt_hash)
     toolchain = toolchains.most_common(1)[0][0] if toolchains else None
     return toolchain, sorted(models), sorted(prompt_hashes)
 
@@ -104,11 +104,11 @@ class Problem:
 
     where: str
     record_id: str
-    kind: str  # "edited", "added", "missing", "moved", "gates", "count", "input"
+    kind: str  # "edited", "added", "missing", "moved", "gates", "stale", "count", "input", "signature"
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.record_id}: {self.kind}: {self.message}"
+        return one_line(f"{self.where}: {self.record_id}: {self.kind}: {self.message}", 1000)
 
 
 def load_manifest(folder: str | Path) -> dict[str, Any]:
@@ -139,6 +139,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
     """Read every split file once and compare it with ``manifest.json`` (trainer and ``verify`` share this)."""
     root = Path(folder)
     check = FolderCheck(load_manifest(root))
+    key = signing_key()
+    if key is not None:
+        wrong = signature_problem(check.manifest, key)
+        if wrong:
+            check.problems.append(Problem(str(root / MANIFEST), "-", "signature", wrong))
     seen: set[str] = set()
     problems = check.problems
     for split, info in check.manifest.get("splits", {}).items():
@@ -172,6 +177,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
             actual = {name: gate_entry(result) for name, result in record.gates.items()}
             if actual != entry.get("gates", {}):
                 problems.append(Problem(where, record.id, "gates", "gate verdicts differ from the manifest"))
+            stale = record.stale_gates()
+            if stale:
+                problems.append(
+                    Problem(where, record.id, "stale", f"the {', '.join(stale)} verdict(s) were given to other content")
+                )
     for rid, entry in check._listed.items():
         if rid not in seen:
             problems.append(Problem(str(root), rid, "missing", f"listed under {entry.get('split')!r} but not found"))

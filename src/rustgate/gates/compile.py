@@ -5,28 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from rustgate.cargo.batch import check_batch
-from rustgate.cargo.extract import CrateSource, Rejection, extract_crate
+from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
+from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
 from rustgate.cargo.replay import CheckOutcome, check_replay
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile
-from rustgate.gates.base import Gate
+from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
-from rustgate.records import GateResult, Record
+from rustgate.records import Diagnostic, GateResult, Record
 
 log = logging.getLogger(__name__)
 
 Method = Literal["replay", "batch"]
-MAX_DIAGNOSTICS = 50
 OnResult = Callable[[int, GateResult], None]
+# Verdicts a larger limit could change: served from the cache only under limits no larger.
+LIMIT_CODES = {"RG-MEMORY"}
 
 
 def default_jobs() -> int:
@@ -42,6 +48,7 @@ class _Job:
     source: CrateSource
     profile: Profile
     warm: WarmProfile
+    limits: Limits
 
 
 class CompileGate(Gate):
@@ -49,10 +56,12 @@ class CompileGate(Gate):
 
     ``method="replay"`` (default, fastest) replays cargo's rustc call per sample;
     ``method="batch"`` runs one ``cargo check`` over a package with a target per sample.
+    ``sandbox`` is ``auto`` (bubblewrap, else rustgate's namespaces launcher, else refuse),
+    ``bwrap``, ``namespaces`` or ``none`` (no isolation: explicit opt-in only).
     """
 
     name = "compile"
-    version = "1"
+    version = "2"
 
     def __init__(
         self,
@@ -61,34 +70,63 @@ class CompileGate(Gate):
         jobs: int | None = None,
         timeout_s: float = 60.0,
         memory_mb: int = 4096,
+        max_output_mb: int = 64,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         ledger: Ledger | None = None,
         use_cache: bool = True,
         method: Method = "replay",
+        sandbox: str | None = None,
         warm_missing: bool = True,
         cache_root: Path | None = None,
     ) -> None:
         self.profile = profile
         self.jobs = max(1, jobs or default_jobs())
-        self.limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb)
+        self.limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb, max_output_mb=max_output_mb)
+        self.max_answer_bytes = max_answer_bytes
         self.ledger = ledger
         self.use_cache = use_cache and ledger is not None
         self.method = method
+        self.sandbox = sandbox
         self.warm_missing = warm_missing
         self.cache_root = cache_root
+        self.isolation: Isolation | None = None  # the backend the last check used
+
+    def identity(self) -> dict[str, Any]:
+        """What can change a verdict (the run id and the report use it; jobs and caching cannot)."""
+        return {
+            "version": self.version,
+            "profile": self.profile,
+            "method": self.method,
+            "sandbox": requested_backend(self.sandbox),
+            "limits": vars(self.limits),
+            "max_answer_bytes": self.max_answer_bytes,
+        }
 
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return await asyncio.to_thread(self.check, records)
 
-    def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain) -> str:
+    def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain, isolation: Isolation) -> str:
+        """Everything a verdict depends on, except limits (see ``_fresh``)."""
         return stable_hash(
             "compile",
             self.version,
+            self.method,
             source.profile,
-            source.kind,
-            sorted(source.files.items()),
+            source.identity(),
             toolchain.verbose_version,
             profile.lock_hash,
+            profile.manifest_text,
+            isolation.backend,
         )
+
+    def _fresh(self, cached: GateResult) -> bool:
+        """A cached verdict stands unless larger limits now could change it."""
+        used = cached.details.get("limits") or {}
+        if cached.verdict == "timeout" or any(d.code in LIMIT_CODES for d in cached.diagnostics):
+            return all(float(used.get(k, 0)) >= float(v) for k, v in vars(self.limits).items())
+        if cached.verdict == "rejected" and "size limit" in (cached.reason or ""):
+            return float(used.get("max_output_mb", 0)) >= self.limits.max_output_mb
+        return cached.duration_s <= self.limits.timeout_s
 
     def check(self, records: Sequence[Record], on_result: OnResult | None = None) -> list[GateResult]:
         """One result per record, in order; ``on_result(index, result)`` as each lands."""
@@ -96,7 +134,7 @@ class CompileGate(Gate):
 
         def land(index: int, result: GateResult) -> None:
             # One compile may serve many records (same code): each gets the verdict bound to its own content.
-            result = result.model_copy(update={"content_hash": records[index].content_hash()})
+            result = result.model_copy(update={"content_hash": _content_hash(records[index])})
             results[index] = result
             if on_result is not None:
                 on_result(index, result)
@@ -104,26 +142,34 @@ class CompileGate(Gate):
         try:
             toolchain = detect_toolchain()
             profiles = load_profiles()
-        except (ToolchainError, TemplateError) as exc:
+            self.isolation = choose_isolation(requested_backend(self.sandbox), toolchain)
+        except (ToolchainError, TemplateError, IsolationError) as exc:
             for index in range(len(records)):
                 land(index, self.error(str(exc)))
             return [r for r in results if r is not None]
+        isolation = self.isolation
+        if not isolation.isolated:
+            log.warning("compile gate: %s", UNSAFE_WARNING)
 
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
+        spent: dict[str, float] = {}
         for index, record in enumerate(records):
-            extracted = extract_crate(record, profiles, self.profile)
+            started = time.monotonic()
+            extracted = self._extract(record, profiles)
             if isinstance(extracted, Rejection):
-                land(index, self._rejected(extracted, toolchain))
+                land(index, self._rejected(extracted, toolchain, isolation))
                 continue
-            key = self.cache_key(extracted, profiles[extracted.profile], toolchain)
+            key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
             pending.setdefault(key, []).append(index)
             sources[key] = extracted
+            spent[key] = max(spent.get(key, 0.0), time.monotonic() - started)
 
         if self.use_cache and self.ledger is not None and pending:
             for key, cached in self.ledger.get_results(list(pending)).items():
-                for index in pending.pop(key):
-                    land(index, cached.model_copy(update={"cached": True}))
+                if self._fresh(cached):
+                    for index in pending.pop(key):
+                        land(index, cached.model_copy(update={"cached": True}))
 
         warm: dict[str, WarmProfile | str] = {}
         for name in sorted({sources[key].profile for key in pending}):
@@ -131,7 +177,7 @@ class CompileGate(Gate):
 
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
-            result = self._result(outcome, source, toolchain)
+            result = self._result(outcome, source, toolchain, isolation)
             if self.use_cache and self.ledger is not None:
                 self.ledger.put_result(key, result, records[pending[key][0]].id)
             for index in pending[key]:
@@ -142,20 +188,39 @@ class CompileGate(Gate):
             state = warm[sources[key].profile]
             if isinstance(state, str):
                 finish(key, CheckOutcome("error", reason=state))
-            else:
-                jobs.append(_Job(key, sources[key], profiles[state.profile], state))
+                continue
+            # Time spent reading the answer counts against the sample's own limit.
+            limits = Limits(
+                max(0.1, self.limits.timeout_s - spent[key]),
+                self.limits.memory_mb,
+                self.limits.max_output_mb,
+                self.limits.max_stream_mb,
+            )
+            jobs.append(_Job(key, sources[key], profiles[state.profile], state, limits))
 
         run = self._run_batches if self.method == "batch" else self._run_replay
-        for key, outcome in run(jobs, toolchain):
+        for key, outcome in run(jobs, toolchain, isolation):
             finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
-    def _run_replay(self, jobs: list[_Job], toolchain: Toolchain) -> Iterator[tuple[str, CheckOutcome]]:
-        """One sandboxed rustc per sample, ``self.jobs`` at a time, yielded as each finishes."""
+    def _extract(self, record: Record, profiles: dict[str, Profile]) -> CrateSource | Rejection:
+        """Never raises: an unexpected failure on one record rejects that record, with the cause."""
+        try:
+            return extract_crate(record, profiles, self.profile, max_answer_bytes=self.max_answer_bytes)
+        except Exception as exc:  # a bug of ours must not cost every other record its verdict
+            log.error("compile gate: reading record %r failed:\n%s", record.id[:200], traceback.format_exc())
+            return Rejection(f"the answer could not be read ({type(exc).__name__}: {str(exc)[:200]})")
+
+    def _run_replay(
+        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
+    ) -> Iterator[tuple[str, CheckOutcome]]:
+        """One sandboxed rustc per sample target, ``self.jobs`` at a time, yielded as each finishes."""
 
         def one(job: _Job) -> tuple[str, CheckOutcome]:
             try:
-                outcome = check_replay(job.source, job.warm, toolchain, job.profile.manifest_text, self.limits)
+                outcome = check_replay(
+                    job.source, job.warm, toolchain, job.profile.manifest_text, job.limits, isolation
+                )
             except OSError as exc:
                 outcome = CheckOutcome("error", reason=f"could not run the compiler: {exc}")
             return job.key, outcome
@@ -164,7 +229,9 @@ class CompileGate(Gate):
             for future in as_completed([pool.submit(one, job) for job in jobs]):
                 yield future.result()
 
-    def _run_batches(self, jobs: list[_Job], toolchain: Toolchain) -> Iterator[tuple[str, CheckOutcome]]:
+    def _run_batches(
+        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
+    ) -> Iterator[tuple[str, CheckOutcome]]:
         """One ``cargo check`` per profile over a package with a target per sample."""
         by_profile: dict[str, list[_Job]] = {}
         for job in jobs:
@@ -172,7 +239,9 @@ class CompileGate(Gate):
         for group in by_profile.values():
             first = group[0]
             try:
-                outcomes = check_batch([j.source for j in group], first.profile, first.warm, toolchain, self.limits)
+                outcomes = check_batch(
+                    [j.source for j in group], first.profile, first.warm, toolchain, self.limits, isolation
+                )
             except OSError as exc:
                 outcomes = [CheckOutcome("error", reason=f"could not run cargo: {exc}")] * len(group)
             yield from zip((j.key for j in group), outcomes, strict=True)
@@ -190,26 +259,71 @@ class CompileGate(Gate):
         except (WarmError, OSError) as exc:
             return str(exc)
 
-    def _details(self, profile: str | None, toolchain: Toolchain) -> dict[str, str]:
-        return {"profile": profile or "", "toolchain": toolchain.version, "toolchain_hash": toolchain.commit_hash}
+    def _details(self, profile: str | None, toolchain: Toolchain, isolation: Isolation) -> dict[str, Any]:
+        return {
+            "profile": profile or "",
+            "toolchain": toolchain.version,
+            "toolchain_hash": toolchain.commit_hash,
+            "sandbox": isolation.backend,
+            "limits": vars(self.limits),
+        }
 
-    def _rejected(self, rejection: Rejection, toolchain: Toolchain) -> GateResult:
+    def _rejected(self, rejection: Rejection, toolchain: Toolchain, isolation: Isolation) -> GateResult:
+        details = self._details(rejection.profile, toolchain, isolation)
+        if rejection.missing_crates:
+            details["missing_crates"] = list(rejection.missing_crates)
+        problems = rejection.problems[:20]
         return GateResult(
             gate=self.name,
             verdict="rejected",
             version=self.version,
-            reason=rejection.reason,
-            details=self._details(rejection.profile, toolchain),
+            reason=rejection.reason[:1000],
+            diagnostics=[Diagnostic(level="error", code=rejection.code, message=p[:1000]) for p in problems],
+            details=details,
         )
 
-    def _result(self, outcome: CheckOutcome, source: CrateSource, toolchain: Toolchain) -> GateResult:
-        details = {**self._details(source.profile, toolchain), "kind": source.kind, "method": self.method}
+    def _result(
+        self, outcome: CheckOutcome, source: CrateSource, toolchain: Toolchain, isolation: Isolation
+    ) -> GateResult:
+        details = {
+            **self._details(source.profile, toolchain, isolation),
+            "kind": source.kind,
+            "method": self.method,
+            **outcome.details,
+        }
+        if source.notes:
+            details["notes"] = source.notes[:10]
+        if source.synthesized:
+            details["synthesized"] = source.synthesized
         return GateResult(
             gate=self.name,
             verdict=outcome.verdict,
             version=self.version,
-            reason=outcome.reason,
-            diagnostics=outcome.diagnostics[:MAX_DIAGNOSTICS],
+            reason=outcome.reason[:1000] if outcome.reason else None,
+            diagnostics=outcome.diagnostics,
             duration_s=round(outcome.duration_s, 4),
             details=details,
         )
+
+
+def _content_hash(record: Record) -> str:
+    return record.content_hash()
+
+
+class CompileSettings(GateSettings):
+    """``[compile]`` in a pipeline config, ``rustgate check``/``validate`` flags, or Python."""
+
+    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache"})
+
+    profile: str | None = None
+    jobs: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=60.0, gt=0)
+    memory_mb: int = Field(default=4096, ge=64)
+    max_output_mb: int = Field(default=64, ge=1)
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
+    use_cache: bool = True
+    method: Method = "replay"
+    sandbox: str | None = None
+
+    def build(self, context: StageContext) -> CompileGate:
+        return CompileGate(ledger=context.ledger, **self.model_dump())

@@ -1,0 +1,198 @@
+"""Where the compiler runs: hidden from the host, on any stock Linux.
+
+Three backends, chosen by ``RUSTGATE_SANDBOX`` (or ``CompileGate(sandbox=...)``):
+
+- ``bwrap``: bubblewrap, when installed.
+- ``namespaces``: rustgate's own launcher (``isolate.rs``, built once with the rustc the gate
+  already needs), over the user, mount, pid, network, ipc and uts namespaces a stock kernel has.
+  Same view as bwrap: only the toolchain, the prebuilt dependencies, the crate sources and the
+  sample's own folder; a private /proc; no network; no capabilities.
+- ``none``: no isolation at all. Only ever by explicit choice (``RUSTGATE_SANDBOX=none``), and
+  every run says so: the text check and the dep-info check are then the only walls.
+
+``auto`` (the default) takes the first of bwrap and namespaces that works here, and when neither
+does, refuses to compile (an infrastructure ``error`` on every sample, with what to do).
+The backend is part of every verdict's cache key.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from rustgate.cargo.sandbox import which
+from rustgate.cargo.toolchain import Toolchain
+from rustgate.paths import cache_dir
+
+Backend = Literal["bwrap", "namespaces", "none"]
+CHOICES = ("auto", "bwrap", "namespaces", "none")
+ENV_VAR = "RUSTGATE_SANDBOX"
+TMP_MB = 64
+UNSAFE_WARNING = (
+    "compiling untrusted code WITHOUT isolation (RUSTGATE_SANDBOX=none): the compiler can read "
+    "this machine's files; only the text and dep-info checks stand in the way"
+)
+LAUNCHER_FAILED = "rustgate-isolate:"
+
+
+class IsolationError(RuntimeError):
+    """No isolation is available and none was not chosen: an infrastructure failure."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    backend: Backend
+    program: str | None = None  # bwrap, or the built launcher
+
+    @property
+    def isolated(self) -> bool:
+        return self.backend != "none"
+
+    def wrap(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        read_only: Iterable[Path],
+        writable: Iterable[Path],
+        scratch: Path,
+    ) -> list[str]:
+        """``argv`` run inside this backend, seeing only ``read_only``, ``writable`` and the system.
+
+        ``scratch`` is an empty folder the namespaces backend mounts its new root on.
+        """
+        if self.backend == "none":
+            return list(argv)
+        assert self.program is not None
+        read_only, writable = list(read_only), list(writable)
+        if self.backend == "bwrap":
+            args = [self.program, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+            args += ["--clearenv", *_system_view("bwrap")]
+            args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_MB * 1024 * 1024), "--tmpfs", "/tmp"]
+            for path in read_only:
+                args += ["--ro-bind", str(path), str(path)]
+            for path in writable:
+                args += ["--bind", str(path), str(path)]
+            for key, value in env.items():
+                args += ["--setenv", key, value]
+            return [*args, "--chdir", str(cwd), "--", *argv]
+        args = [self.program, "--root", str(scratch), "--tmp-mb", str(TMP_MB), *_system_view("namespaces")]
+        for path in read_only:
+            args += ["--ro", str(path)]
+        for path in writable:
+            args += ["--rw", str(path)]
+        return [*args, "--chdir", str(cwd), "--", *argv]
+
+
+def _system_view(backend: Backend) -> list[str]:
+    """The host's system folders (read-only): what rustc and the dynamic linker need."""
+    args: list[str] = []
+    for top in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top] if backend == "bwrap" else ["--ro", top]
+    if Path("/etc/ld.so.cache").is_file():
+        cache = "/etc/ld.so.cache"
+        args += ["--ro-bind", cache, cache] if backend == "bwrap" else ["--ro", cache]
+    return args
+
+
+def requested_backend(explicit: str | None = None) -> str:
+    choice = (explicit or os.environ.get(ENV_VAR) or "auto").lower()
+    if choice not in CHOICES:
+        raise IsolationError(f"{ENV_VAR}={choice!r} is not one of {', '.join(CHOICES)}")
+    return choice
+
+
+def _launcher_source() -> str:
+    return resources.files("rustgate.cargo").joinpath("isolate.rs").read_text(encoding="utf-8")
+
+
+def build_launcher(toolchain: Toolchain) -> Path:
+    """The namespaces launcher for this toolchain, compiled once (under a lock) into the cache."""
+    source = _launcher_source()
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    folder = cache_dir() / "sandbox"
+    target = folder / f"rustgate-isolate-{toolchain.key}-{digest}"
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        with tempfile.TemporaryDirectory(dir=folder) as work:
+            src = Path(work) / "isolate.rs"
+            src.write_text(source, encoding="utf-8")
+            out = Path(work) / "rustgate-isolate"
+            argv = [str(toolchain.rustc), "--edition", "2021", "-O", "-C", "panic=abort", "-C", "strip=symbols"]
+            done = subprocess.run(
+                [*argv, "--crate-name", "rustgate_isolate", str(src), "-o", str(out)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise IsolationError(f"could not build the namespaces launcher: {done.stderr.strip()[-600:]}")
+            os.replace(out, target)
+    return target
+
+
+def _probe(isolation: Isolation) -> str | None:
+    """None when ``true`` runs inside the backend here; else what went wrong."""
+    with tempfile.TemporaryDirectory(prefix="rustgate-probe-") as scratch:
+        work = Path(scratch) / "work"
+        root = Path(scratch) / "root"
+        work.mkdir()
+        root.mkdir()
+        true = which("true") or "/bin/true"
+        argv = isolation.wrap([true], cwd=work, env={}, read_only=[], writable=[work], scratch=root)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return str(exc)
+        return None if done.returncode == 0 else (done.stderr.strip() or f"exit {done.returncode}")[-400:]
+
+
+@functools.lru_cache(maxsize=8)
+def choose_isolation(requested: str, toolchain: Toolchain) -> Isolation:
+    """The backend to compile with; raises ``IsolationError`` when the request cannot be met."""
+    if requested == "none":
+        return Isolation("none")
+    failures: list[str] = []
+    if requested in ("auto", "bwrap"):
+        bwrap = which("bwrap")
+        if bwrap is None:
+            failures.append("bwrap: not installed")
+        else:
+            isolation = Isolation("bwrap", bwrap)
+            problem = _probe(isolation)
+            if problem is None:
+                return isolation
+            failures.append(f"bwrap: {problem}")
+    if requested in ("auto", "namespaces"):
+        try:
+            isolation = Isolation("namespaces", str(build_launcher(toolchain)))
+            problem = _probe(isolation)
+        except (IsolationError, OSError, subprocess.TimeoutExpired) as exc:
+            problem = str(exc)
+        if problem is None:
+            return isolation
+        failures.append(f"namespaces: {problem}")
+    raise IsolationError(
+        "no sandbox can run here (" + "; ".join(failures) + "). Install bubblewrap, or allow unprivileged "
+        f"user namespaces, or set {ENV_VAR}=none to compile untrusted code without isolation (unsafe)"
+    )
