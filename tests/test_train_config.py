@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,12 +11,7 @@ import tomlkit
 from arcwright_train.cli import build_parser, collect_overrides, main
 from arcwright_train.config import TEXT_BACKBONE_TARGETS, ConfigError, TrainConfig, load_config
 from arcwright_train.scaffold import render
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+from rustgate.atomic import FILE_MODE
 
 
 def test_init_writes_commented_reference_defaults(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,7 +33,7 @@ def test_init_writes_commented_reference_defaults(tmp_path: Path, capsys: pytest
     assert config.dataset.required_gates == ["compile"]
     assert (config.save_strategy, config.save_steps, config.report_to) == ("steps", 100, ["none"])
     assert "wrote" in capsys.readouterr().out
-    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    assert path.stat().st_mode & 0o777 == FILE_MODE
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,8 +4,6 @@ complete checkpoint, and written files get the modes the umask gives."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,7 @@ from arcwright_train.outputs import (
     record_written,
     write_text,
 )
-
-
-@pytest.fixture()
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
+from rustgate.atomic import DIR_MODE, FILE_MODE, UMASK
 
 
 def _checkpoint(folder: Path, step: int, *, state: str | None = "ok") -> Path:
@@ -120,10 +112,12 @@ def test_resume_errors_name_the_problem(tmp_path: Path) -> None:
         plan_output(out, resume=str(tmp_path), overwrite=False)
 
 
-def test_written_files_follow_the_umask(tmp_path: Path, umask_022: None) -> None:
-    write_text(tmp_path / "a" / "b.txt", "x")  # rustgate.data.atomic writes through mkstemp (0600)
-    assert (tmp_path / "a" / "b.txt").stat().st_mode & 0o777 == 0o644
-    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o755
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    """The modes a plain ``open()`` / ``mkdir`` give under the process umask (0644 / 0755 under 022)."""
+    assert (FILE_MODE, DIR_MODE) == (0o666 & ~UMASK, 0o777 & ~UMASK)
+    write_text(tmp_path / "a" / "b.txt", "x")
+    assert (tmp_path / "a" / "b.txt").stat().st_mode & 0o777 == FILE_MODE
+    assert (tmp_path / "a").stat().st_mode & 0o777 == DIR_MODE
     out = tmp_path / "out"
     begin(plan_output(out, resume=None, overwrite=False), "# c\n")
     secret = out / "checkpoint-1" / "adapter_model.safetensors"
@@ -131,8 +125,6 @@ def test_written_files_follow_the_umask(tmp_path: Path, umask_022: None) -> None
     secret.write_bytes(b"x")
     secret.chmod(0o600)  # what safetensors leaves
     record_written(out)
-    assert secret.stat().st_mode & 0o777 == 0o644
-    assert all(p.stat().st_mode & 0o777 == 0o644 for p in out.iterdir() if p.is_file())
-    os.umask(0o027)
-    write_text(tmp_path / "c.txt", "x")
-    assert (tmp_path / "c.txt").stat().st_mode & 0o777 == 0o640
+    assert secret.stat().st_mode & 0o777 == FILE_MODE
+    assert all(p.stat().st_mode & 0o777 == FILE_MODE for p in out.iterdir() if p.is_file())
+    assert all(p.stat().st_mode & 0o777 == DIR_MODE for p in [out, *out.iterdir()] if p.is_dir())

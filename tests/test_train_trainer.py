@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from arcwright_train.cli import main  # noqa: E402
 from arcwright_train.config import TrainConfig, load_config  # noqa: E402
 from arcwright_train.data import OverlongError  # noqa: E402
 from arcwright_train.run import RESOLVED_CONFIG, build_trainer, make_plan  # noqa: E402
+from rustgate.atomic import DIR_MODE, FILE_MODE  # noqa: E402
 from rustgate.records import Record  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.timeout(300)]
@@ -98,31 +98,27 @@ def _modes(folder: Path) -> set[tuple[str, int]]:
 def test_rerun_into_the_same_output_dir_needs_overwrite(
     tiny_model: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    old_umask = os.umask(0o022)
-    try:
-        out = tmp_path / "run"
-        path = write_config(tmp_path / "train.toml", tiny_model, dataset, out, merge=True, save_steps=1)
-        assert main(["train", "--config", str(path)]) == 0
-        # Everything the run wrote (safetensors included) is readable as a normal file: 0644 / 0755.
-        assert _modes(out) == {("dir", 0o755), ("file", 0o644)}
-        first_adapter = (out / "adapter_model.safetensors").read_bytes()
-        (out / "NOTES.md").write_text("my notes")
-        capsys.readouterr()
+    out = tmp_path / "run"
+    path = write_config(tmp_path / "train.toml", tiny_model, dataset, out, merge=True, save_steps=1)
+    assert main(["train", "--config", str(path)]) == 0
+    # Everything the run wrote (safetensors included) has a normal file's mode: 0644 / 0755 under umask 022.
+    assert _modes(out) == {("dir", DIR_MODE), ("file", FILE_MODE)}
+    first_adapter = (out / "adapter_model.safetensors").read_bytes()
+    (out / "NOTES.md").write_text("my notes")
+    capsys.readouterr()
 
-        for argv in (["train", "--config", str(path)], ["train", "--config", str(path), "--dry-run"]):
-            assert main(argv) == 2
-            err = capsys.readouterr().err
-            assert f"output_dir {out} is not empty (it holds an earlier arcwright-train run" in err
-            assert "--resume" in err and "--overwrite" in err
+    for argv in (["train", "--config", str(path)], ["train", "--config", str(path), "--dry-run"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"output_dir {out} is not empty (it holds an earlier arcwright-train run" in err
+        assert "--resume" in err and "--overwrite" in err
 
-        assert main(["train", "--config", str(path), "--overwrite", "--no-merge", "--seed", "7"]) == 0
-        assert not (out / "merged").exists()  # never an old merged model beside a new adapter
-        assert (out / "NOTES.md").read_text() == "my notes"
-        assert (out / "adapter_model.safetensors").read_bytes() != first_adapter
-        assert load_config(out / RESOLVED_CONFIG).merge is False
-        assert _modes(out) == {("dir", 0o755), ("file", 0o644)}
-    finally:
-        os.umask(old_umask)
+    assert main(["train", "--config", str(path), "--overwrite", "--no-merge", "--seed", "7"]) == 0
+    assert not (out / "merged").exists()  # never an old merged model beside a new adapter
+    assert (out / "NOTES.md").read_text() == "my notes"
+    assert (out / "adapter_model.safetensors").read_bytes() != first_adapter
+    assert load_config(out / RESOLVED_CONFIG).merge is False
+    assert _modes(out) == {("dir", DIR_MODE), ("file", FILE_MODE)}
 
 
 def test_completion_loss_masks_prompt_tokens(tiny_model: Path, dataset: Path, tmp_path: Path) -> None:

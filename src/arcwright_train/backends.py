@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arcwright_train.config import TrainConfig
+from rustgate.atomic import make_staging_dir
 
 
 class BackendError(RuntimeError):
@@ -154,20 +155,22 @@ def merge_and_save(config: TrainConfig, choice: BackendChoice, model: Any, token
 
     Written beside ``target`` and renamed into place, so an old merged model never mixes with a new one.
     """
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    if choice.name == "unsloth":
-        model.save_pretrained_merged(str(staging), tokenizer, save_method="merged_16bit")
-    else:
-        import torch
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM
+    staging = make_staging_dir(target.parent, target.name)
+    try:
+        if choice.name == "unsloth":
+            model.save_pretrained_merged(str(staging), tokenizer, save_method="merged_16bit")
+        else:
+            import torch
+            from peft import PeftModel
+            from transformers import AutoModelForCausalLM
 
-        dtype = torch.bfloat16 if choice.bf16 else torch.float32
-        base = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, dtype=dtype)
-        merged = PeftModel.from_pretrained(base, config.output_dir).merge_and_unload()
-        merged.save_pretrained(str(staging))
-        tokenizer.save_pretrained(str(staging))
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+            dtype = torch.bfloat16 if choice.bf16 else torch.float32
+            base = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, dtype=dtype)
+            merged = PeftModel.from_pretrained(base, config.output_dir).merge_and_unload()
+            merged.save_pretrained(str(staging))
+            tokenizer.save_pretrained(str(staging))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -2,8 +2,8 @@
 
 A run records what it wrote in ``arcwright-train.run.json`` as it goes (at the start, at every
 checkpoint, at the end), so ``--overwrite`` removes exactly that and never a file it did not make.
-Files keep the permissions the umask gives (0644 / 0755 under umask 022) even where a library
-writes through ``mkstemp`` (safetensors and ``rustgate.data.atomic`` make 0600 files).
+Files keep the permissions the umask gives (0644 / 0755 under umask 022), as ``rustgate.atomic``
+writes them, even where a library writes through a private temp file (safetensors makes 0600 files).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_write_text
+from rustgate.atomic import DIR_MODE, FILE_MODE, atomic_write_json, atomic_write_text
 
 RUN_MARKER = "arcwright-train.run.json"
 RESOLVED_CONFIG = "arcwright-train.resolved.toml"
@@ -30,38 +30,29 @@ class OutputDirError(ValueError):
     """``output_dir`` cannot be used as asked (not empty, nothing to resume, not ours to overwrite)."""
 
 
-def umask() -> int:
-    """The process umask (read by setting it and putting it back: there is no getter)."""
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 def fix_modes(path: Path) -> None:
     """Give ``path`` (and, for a folder, everything below it) the modes the umask gives new files."""
-    file_mode, dir_mode = 0o666 & ~umask(), 0o777 & ~umask()
     if path.is_symlink() or not path.exists():
         return
     if path.is_file():
-        path.chmod(file_mode)
+        path.chmod(FILE_MODE)
         return
-    path.chmod(dir_mode)
+    path.chmod(DIR_MODE)
     for root, dirs, files in os.walk(path):
         for name in dirs:
-            Path(root, name).chmod(dir_mode)
+            Path(root, name).chmod(DIR_MODE)
         for name in files:
             if not Path(root, name).is_symlink():
-                Path(root, name).chmod(file_mode)
+                Path(root, name).chmod(FILE_MODE)
 
 
 def write_text(path: Path, text: str) -> None:
-    """Atomic (temp file, then rename) and readable as a normal file would be."""
+    """Atomic (temp file, then rename), with a normal file's mode."""
     atomic_write_text(path, text)
-    fix_modes(path)
 
 
 def write_json(path: Path, payload: Any) -> None:
-    write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_json(path, payload)
 
 
 @dataclass(frozen=True)
