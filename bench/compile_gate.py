@@ -4,7 +4,8 @@
 
 naive     a fresh scratch Cargo project per sample, one shared (warm) target dir, sequential
           ``cargo check``: what a script around cargo does.
-rustgate  ``CompileGate`` (rustc replay, sandboxed, default jobs = cores + 1), cache off.
+rustgate  ``CompileGate`` (rustc replay, sandboxed, default jobs = cores + 1), cache off;
+          ``--sandbox`` picks the isolation backend (default: auto).
 floor     the bare rustc time of the sample crates alone (no sandbox, no Python), summed and
           divided by the cores: no checker can beat it.
 
@@ -84,7 +85,7 @@ def phase_naive(records: list[Record]) -> dict[str, float]:
             (project / relative).parent.mkdir(parents=True, exist_ok=True)
             (project / relative).write_text(text)
         manifest = profiles[source.profile].manifest_text
-        if source.kind == "bin":
+        if source.lib is None:
             manifest = manifest.replace('[lib]\npath = "src/lib.rs"\n', "")
         (project / "Cargo.toml").write_text(manifest)
         (project / "Cargo.lock").write_text(profiles[source.profile].lock_text)
@@ -104,10 +105,12 @@ def phase_naive(records: list[Record]) -> dict[str, float]:
 
 
 def phase_rustgate(records: list[Record]) -> dict[str, float]:
+    gate = CompileGate(use_cache=False)
     started = time.perf_counter()
-    results = CompileGate(use_cache=False).check(records)
+    results = gate.check(records)
     elapsed = time.perf_counter() - started
-    return {"seconds": elapsed, "passed": sum(r.verdict == "pass" for r in results)}
+    sandbox = gate.isolation.backend if gate.isolation else "?"
+    return {"seconds": elapsed, "passed": sum(r.verdict == "pass" for r in results), "sandbox": sandbox}
 
 
 def phase_floor(records: list[Record]) -> dict[str, float]:
@@ -121,7 +124,11 @@ def phase_floor(records: list[Record]) -> dict[str, float]:
         warm = warmed[source.profile]
         root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
         write_sample(root, source, profiles[source.profile].manifest_text)
-        argv = [str(toolchain.rustc), *replay_argv(warm, source.root_file, source.kind, root / "out")]
+        kind = "lib" if source.lib else "bin"
+        argv = [
+            str(toolchain.rustc),
+            *replay_argv(warm, source.root_file, kind, root / "out", sysroot=toolchain.sysroot),
+        ]
         started = time.perf_counter()
         done = subprocess.run(argv, cwd=root, env=sample_env(warm, root), capture_output=True, check=False)
         total += time.perf_counter() - started

@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from rustgate.data.atomic import atomic_write_json  # noqa: E402
+from rustgate.atomic import atomic_write_json  # noqa: E402
 from rustgate.gates.compile import CompileGate  # noqa: E402
 from rustgate.records import GateResult, Record  # noqa: E402
 

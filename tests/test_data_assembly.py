@@ -116,8 +116,8 @@ def test_split_is_deterministic_stratified_and_exact() -> None:
 
 def test_config_errors_name_the_field(tmp_path: Path) -> None:
     bad = tmp_path / "b.toml"
-    bad.write_text('[build]\ninputs = ["a.jsonl"]\n[build.sizing]\ncounts = { tokio = 3 }\n')
-    with pytest.raises(ConfigError, match="sizing.counts.tokio"):
+    bad.write_text('[build]\ninputs = ["a.jsonl"]\n[build.sizing]\ncounts = { "Tokio!" = 3 }\n')
+    with pytest.raises(ConfigError, match="sizing.counts.Tokio!"):
         load_config(bad)
     bad.write_text("[build\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

@@ -101,16 +101,18 @@ def test_verify_names_edited_added_missing_and_moved_records(
     assert main(["verify", str(out)]) == 1
     printed = capsys.readouterr().out
     kinds = {line.split(": ")[2] for line in printed.splitlines()}
-    assert kinds == {"edited", "added", "missing", "moved", "count"}
+    assert kinds == {"edited", "stale", "added", "missing", "moved", "count"}
     assert f"{out / 'train.jsonl'}:1: {edited['id']}: edited" in printed
     assert f"{out / 'train.jsonl'}:{len(new_train)}: late-arrival: added" in printed
     assert f"{json.loads(train[1])['id']}: missing" in printed
 
 
-def test_example_config_is_valid() -> None:
-    config = load_config(Path(__file__).parent.parent / "examples" / "build.toml")
+def test_example_configs_are_valid() -> None:
+    config = load_config(Path(__file__).parent.parent / "examples" / "build-reference.toml")
     assert config.sizing.targets() == {"leptos": 334, "axum": 317, "rig": 158}
     assert config.split.test == 109 and config.sizing.replay_share == 0.28
+    shipped = load_config(Path(__file__).parent.parent / "examples" / "build.toml")
+    assert shipped.inputs[0].is_file() and shipped.gate_missing == ["compile"]
 
 
 def test_a_large_replay_pool_is_presampled_before_dedupe(tmp_path: Path) -> None:

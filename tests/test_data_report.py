@@ -31,11 +31,12 @@ def test_report_writes_html_charts_and_summary(tmp_path: Path, capsys: pytest.Ca
     printed = capsys.readouterr().out
     assert "**compile** pass rate: axum 100% (3/3), leptos 50% (1/2), all 80% (4/5)" in printed
     assert "**judge** pass rate: axum 100% (3/3), leptos 0% (0/1), all 75% (3/4)" in printed
-    assert "top rustc error codes: E0308 x1" in printed
+    assert "| E0308 | 1 | Expected type did not match the received type. |" in printed
+    assert "funnel: inputs 5 -> compile pass 4 -> judge pass 3" in printed
     # 4 judged records x $0.002; accepted = passed compile and judge = the 3 axum records
     assert "cost: $0.0080 total, 3 accepted, $0.0027 per accepted sample" in printed
     page = (out / "index.html").read_text()
-    for chart in ("pass_rates.png", "judge_scores.png", "error_codes.png"):
+    for chart in ("funnel.png", "pass_rates.png", "judge_scores.png", "error_codes.png"):
         assert f'src="{chart}"' in page
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "summary.md").read_text().startswith("## rustgate report: 5 records")
@@ -46,3 +47,19 @@ def test_markdown_only_needs_no_matplotlib(tmp_path: Path, capsys: pytest.Captur
     assert main(["report", str(source), "--markdown-only", "-o", str(tmp_path / "none")]) == 0
     assert "| correctness | 4 | 7.00 | 4 | 8 |" in capsys.readouterr().out
     assert not (tmp_path / "none").exists()
+
+
+def test_a_built_dataset_reports_its_funnel_not_all_hundreds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_records(tmp_path / "gated.jsonl", records())
+    (tmp_path / "build.toml").write_text(
+        '[build]\ninputs = ["gated.jsonl"]\noutput = "ds"\nrequired_gates = ["compile", "judge"]\n'
+        "[build.split]\ntest = 1\n"
+    )
+    assert source.exists() and main(["build", str(tmp_path / "build.toml")]) == 0
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "ds"), "--markdown-only"]) == 0
+    printed = capsys.readouterr().out
+    assert "funnel: inputs 5 -> compile pass 4 -> judge pass 3 -> deduped and decontaminated" in printed
+    assert printed.rstrip().endswith("per accepted sample") and "kept 3" in printed

@@ -124,7 +124,7 @@ def test_a_lone_nested_module_gets_its_parents_declared() -> None:
 
 
 def test_only_a_build_script_is_no_code() -> None:
-    assert rejected("```rust\n// build.rs\nfn main() { println!(\"x\"); }\n```").reason.startswith("no code")
+    assert rejected('```rust\n// build.rs\nfn main() { println!("x"); }\n```').reason.startswith("no code")
 
 
 def test_modules_named_build_are_ordinary_modules() -> None:
@@ -141,7 +141,10 @@ def test_a_line_separator_in_a_comment_keeps_the_line_whole() -> None:
 
 
 def test_ignore_and_compile_fail_blocks_are_not_compiled() -> None:
-    answer = "```rust,ignore\nthis is not rust\n```\n```rust,compile_fail\nlet x: u8 = 300;\n```\n```rust\npub fn f() {}\n```"
+    answer = (
+        "```rust,ignore\nthis is not rust\n```\n```rust,compile_fail\nlet x: u8 = 300;\n```\n"
+        "```rust\npub fn f() {}\n```"
+    )
     source = crate_of(answer)
     assert source.files == {"src/lib.rs": "pub fn f() {}\n"}
     assert rejected("```rust,ignore\nfn main() {}\n```").reason.startswith("no code")

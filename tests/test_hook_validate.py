@@ -8,6 +8,7 @@ import pytest
 from data_fixtures import bad_code, distinct_code, row, write_rows
 
 from rustgate.cli.validate import main as validate_main
+from rustgate.gates.compile import CompileSettings
 from rustgate.hook import schema_findings, validate
 from rustgate.ledger import Ledger
 from rustgate.testing.llm_server import LLMServer, Reply, judge_scores
@@ -63,14 +64,14 @@ def test_parquet_rows_are_named_by_row_number(tmp_path: Path) -> None:
 def test_validate_compiles_only_what_changed(warm_cache: Path, tmp_path: Path) -> None:
     path = write_rows(tmp_path / "d.jsonl", [row(f"ok-{i}", distinct_code(i)) for i in range(4)])
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
-        first = validate([path], ledger=ledger, jobs=2)
+        first = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert first.ok and (first.compiled, first.cached) == (4, 0)
         stored = ledger.count("gate_results")
-        again = validate([path], ledger=ledger, jobs=2)
+        again = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert again.ok and (again.compiled, again.cached) == (0, 4)
         assert ledger.count("gate_results") == stored
         write_rows(path, [*(row(f"ok-{i}", distinct_code(i)) for i in range(4)), row("bad", bad_code(5)), PROSE])
-        changed = validate([path], ledger=ledger, jobs=2)
+        changed = validate([path], ledger=ledger, compile_settings=CompileSettings(jobs=2))
         assert (changed.compiled, changed.cached) == (1, 4)
         printed = [str(f) for f in changed.findings]
         assert printed[0] == f"{path}:5: bad: fail: 2:5: error: [E0308] mismatched types"
@@ -112,3 +113,15 @@ def test_cli_exit_codes_and_judge_only_with_a_key(
     assert "2 unchanged (ledger), 0 compiled, 2 judged, 1 not passing" in captured.err
     assert len(captured.out.splitlines()) == 1
     assert ": judge fail: mean 3.00 < threshold 7" in captured.out
+
+
+def test_a_row_carrying_a_verdict_for_other_content_is_a_finding(tmp_path: Path) -> None:
+    from data_fixtures import gated
+
+    good = gated("kept", distinct_code(1), judge_scores={"correctness": 9.0})
+    edited = gated("edited", distinct_code(2), judge_scores={"correctness": 9.0}).to_row(with_gates=True)
+    edited["messages"][1]["content"] += "\nAnd one more sentence after the judge scored it."
+    data = write_rows(tmp_path / "d.jsonl", [good.to_row(with_gates=True), edited])
+    loaded, findings = schema_findings([data])
+    assert [item.record.id for item in loaded] == ["kept"]
+    assert [str(f).split(": ")[1:3] for f in findings] == [["edited", "stale"]]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from kill_helpers import kill_when, ledger_count
 
 from rustgate.cli.main import main
 from rustgate.pipeline import Pipeline
@@ -85,16 +83,6 @@ def test_bad_config_is_refused(tmp_path: Path, llm_server: LLMServer, capsys: py
     assert "max_usd" in err and "surprise" in err
 
 
-def ledger_calls(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path, timeout=5) as conn:
-        try:
-            return int(conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
-
-
 def test_sigkill_then_resume_repeats_no_finished_call(tmp_path: Path) -> None:
     n_records = 40  # 20 axum + 20 rig, each one generation and one judgement
     with LLMServer(latency_s=0.1) as server:
@@ -106,15 +94,8 @@ def test_sigkill_then_resume_repeats_no_finished_call(tmp_path: Path) -> None:
             "RUSTGATE_CACHE_DIR": str(tmp_path / "cache"),
         }
         cmd = [sys.executable, "-m", "rustgate.cli.main", "run", str(config), "--no-progress"]
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while ledger_calls(tmp_path / "ledger.sqlite3") < 30:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run made no progress"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        finished_at_kill = ledger_calls(tmp_path / "ledger.sqlite3")
+        kill_when(cmd, env, lambda: ledger_count(tmp_path / "ledger.sqlite3") >= 30, timeout_s=60)
+        finished_at_kill = ledger_count(tmp_path / "ledger.sqlite3")
         asked_before_kill = server.request_count
         assert finished_at_kill < 2 * n_records, "killed too late to test anything"
         partial = tmp_path / "out/records.jsonl"
@@ -125,7 +106,7 @@ def test_sigkill_then_resume_repeats_no_finished_call(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         asked_after = server.request_count - asked_before_kill
 
-    total_calls = ledger_calls(tmp_path / "ledger.sqlite3")
+    total_calls = ledger_count(tmp_path / "ledger.sqlite3")
     assert total_calls == 2 * n_records
     # Only calls without a stored answer at the kill (those in flight) were asked again.
     assert asked_after == total_calls - finished_at_kill

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rustgate.data.atomic import atomic_write_jsonl
+from rustgate.atomic import atomic_write_jsonl
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.records import Diagnostic, GateResult, Record
 
@@ -26,8 +26,9 @@ def test_record_requires_user_and_assistant_turns() -> None:
         Record.model_validate({"id": "x", "messages": [{"role": "user", "content": "q"}]})
     with pytest.raises(ValidationError):
         Record.model_validate({"id": "x", "messages": [{"role": "robot", "content": "q"}]})
+    assert make(crate="tokio").crate == "tokio"  # any crate label; the profile registry maps it to a Cargo world
     with pytest.raises(ValidationError):
-        make(crate="django")
+        make(crate="Not A Crate!")
 
 
 def test_content_hash_ignores_id_meta_and_verdicts() -> None:

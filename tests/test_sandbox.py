@@ -145,7 +145,9 @@ def test_isolation_hides_host_files_and_environment(
 def test_isolation_has_no_network_and_a_read_only_root(isolation: Isolation, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    out, err = _run_isolated(isolation, work, "cat /proc/net/dev; echo END; touch /usr/x /x 2>&1; touch ok && echo wrote")
+    out, err = _run_isolated(
+        isolation, work, "cat /proc/net/dev; echo END; touch /usr/x /x 2>&1; touch ok && echo wrote"
+    )
     net = out.split("END")[0]
     interfaces = [line.split(":")[0].strip() for line in net.splitlines()[2:] if ":" in line]
     assert interfaces == ["lo"]

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.data.manifest import MANIFEST, build_manifest
 from rustgate.records import GateResult, Message, Record
 
@@ -22,7 +22,9 @@ GEMMA4_SPECIALS = [
 ]  # fmt: skip
 
 
-def make_record(index: int, *, crate: str | None = None, verdicts: dict[str, str] | None = None) -> Record:
+def make_record(
+    index: int, *, crate: str | None = None, verdicts: dict[str, str] | None = None, prompt: str | None = None
+) -> Record:
     """A small chat record with the gates' verdicts attached (all pass unless told otherwise)."""
     crate = crate or CRATES[index % len(CRATES)]
     record = Record(
@@ -30,7 +32,7 @@ def make_record(index: int, *, crate: str | None = None, verdicts: dict[str, str
         crate=crate,
         messages=[
             Message(role="system", content="You write idiomatic Rust."),
-            Message(role="user", content=f"Write a function returning {index}."),
+            Message(role="user", content=prompt or f"Write a function returning {index}."),
             Message(role="assistant", content=f"```rust\nfn value() -> u32 {{ {index} }}\n```"),
         ],
     )
@@ -58,6 +60,38 @@ def write_dataset(
     return folder
 
 
+def write_rows(path: Path, records: list[Record]) -> Path:
+    """A bare JSONL file of records with their verdicts on each row."""
+    atomic_write_jsonl(path, (r.to_row(with_gates=True) for r in records))
+    return path
+
+
+def build_with_rustgate(tmp: Path, records: list[Record], *, test: int = 2) -> Path:
+    """A dataset folder made by ``rustgate build``'s own code with its default gates (compile only)."""
+    from rustgate.data.assemble import assemble
+    from rustgate.data.assemble import write_dataset as write_built
+    from rustgate.data.config import BuildConfig
+
+    inputs = write_rows(tmp / "gated.jsonl", records)
+    config = BuildConfig.model_validate(
+        {
+            "inputs": [inputs],
+            "output": tmp / "built",
+            "dedupe": {"exact": False, "near": False},
+            "split": {"test": test},
+        }
+    ).resolved(tmp)
+    return write_built(assemble(config), config)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def write_raw(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
 def tamper(folder: Path, split: str, record_id: str, new_answer: str) -> None:
     """Edit one record's answer after gating, leaving the manifest as it was."""
     path = folder / f"{split}.jsonl"
@@ -66,6 +100,43 @@ def tamper(folder: Path, split: str, record_id: str, new_answer: str) -> None:
         if row["id"] == record_id:
             row["messages"][-1]["content"] = new_answer
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def write_config(path: Path, model: Path, data: Path, out: Path, **extra: Any) -> Path:
+    """``arcwright-train init``, then the edits a user makes for a small CPU run."""
+    import tomlkit
+
+    from arcwright_train.cli import main
+
+    assert main(["init", str(path), "--force"]) == 0
+    doc = tomlkit.parse(path.read_text())
+    settings: dict[str, Any] = {
+        "model_name_or_path": str(model),
+        "output_dir": str(out),
+        "max_steps": 2,
+        "per_device_train_batch_size": 4,
+        "gradient_accumulation_steps": 1,
+        "max_length": 256,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "gradient_checkpointing": False,
+        **extra,
+    }
+    for key, value in settings.items():
+        doc[key] = value
+    doc["dataset"]["path"] = str(data)  # type: ignore[index]
+    path.write_text(tomlkit.dumps(doc))
+    return path
+
+
+def config_for(model: Path, data: Path, out: Path, **extra: Any) -> Any:
+    """A validated ``TrainConfig`` for a tiny CPU run, without a file."""
+    from arcwright_train.config import TrainConfig
+
+    return TrainConfig.model_validate(
+        {"model_name_or_path": str(model), "output_dir": str(out), "max_steps": 1, "max_length": 256,
+         "gradient_checkpointing": False, "dataset": {"path": str(data)}, **extra}
+    )  # fmt: skip
 
 
 def build_tiny_gemma4(target: Path) -> Path:

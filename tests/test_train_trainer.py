@@ -13,14 +13,22 @@ pytest.importorskip("torch")
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-import tomlkit  # noqa: E402
-from test_train_support import build_tiny_gemma4, make_record, write_dataset  # noqa: E402
+from test_train_support import (  # noqa: E402
+    build_tiny_gemma4,
+    config_for,
+    make_record,
+    write_config,
+    write_dataset,
+    write_rows,
+)
 
 from arcwright_train.backends import BackendError, choose_backend  # noqa: E402
 from arcwright_train.cli import main  # noqa: E402
 from arcwright_train.config import TrainConfig, load_config  # noqa: E402
 from arcwright_train.data import OverlongError  # noqa: E402
 from arcwright_train.run import RESOLVED_CONFIG, build_trainer, make_plan  # noqa: E402
+from rustgate.atomic import DIR_MODE, FILE_MODE  # noqa: E402
+from rustgate.records import Record  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.timeout(300)]
 
@@ -38,43 +46,13 @@ def dataset(tmp_path: Path) -> Path:
     return write_dataset(tmp_path / "ds", [make_record(i) for i in range(12)], [make_record(i) for i in (20, 21)])
 
 
-def write_config(path: Path, model: Path, data: Path, out: Path, **extra: Any) -> Path:
-    """``arcwright-train init``, then the edits a user makes for a small CPU run."""
-    assert main(["init", str(path)]) == 0
-    doc = tomlkit.parse(path.read_text())
-    settings: dict[str, Any] = {
-        "model_name_or_path": str(model),
-        "output_dir": str(out),
-        "max_steps": 2,
-        "per_device_train_batch_size": 4,
-        "gradient_accumulation_steps": 1,
-        "max_length": 256,
-        "learning_rate": 1e-3,
-        "logging_steps": 1,
-        "gradient_checkpointing": False,
-        **extra,
-    }
-    for key, value in settings.items():
-        doc[key] = value
-    doc["dataset"]["path"] = str(data)
-    path.write_text(tomlkit.dumps(doc))
-    return path
-
-
-def config_for(model: Path, data: Path, out: Path, **extra: Any) -> TrainConfig:
-    return TrainConfig.model_validate(
-        {"model_name_or_path": str(model), "output_dir": str(out), "max_steps": 1, "max_length": 256,
-         "gradient_checkpointing": False, "dataset": {"path": str(data)}, **extra}
-    )  # fmt: skip
-
-
 def test_init_then_train_saves_an_adapter_that_loads_back(tiny_model: Path, dataset: Path, tmp_path: Path) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = tmp_path / "run"
-    path = write_config(tmp_path / "train.toml", tiny_model, dataset, out, merge=True)
+    path = write_config(tmp_path / "train.toml", tiny_model, dataset, out, merge=True, save_steps=1)
     assert main(["train", "--config", str(path), "--lora-r", "4"]) == 0
 
     metrics = json.loads((out / "metrics.json").read_text())
@@ -110,6 +88,37 @@ def test_init_then_train_saves_an_adapter_that_loads_back(tiny_model: Path, data
         adapted, folded = model(input_ids=ids).logits, merged(input_ids=ids).logits
     assert torch.isfinite(adapted).all()
     assert torch.allclose(adapted, folded, atol=1e-4)  # the merged export is base + this adapter
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
+
+
+def _modes(folder: Path) -> set[tuple[str, int]]:
+    return {("dir" if p.is_dir() else "file", p.stat().st_mode & 0o777) for p in [folder, *folder.rglob("*")]}
+
+
+def test_rerun_into_the_same_output_dir_needs_overwrite(
+    tiny_model: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    path = write_config(tmp_path / "train.toml", tiny_model, dataset, out, merge=True, save_steps=1)
+    assert main(["train", "--config", str(path)]) == 0
+    # Everything the run wrote (safetensors included) has a normal file's mode: 0644 / 0755 under umask 022.
+    assert _modes(out) == {("dir", DIR_MODE), ("file", FILE_MODE)}
+    first_adapter = (out / "adapter_model.safetensors").read_bytes()
+    (out / "NOTES.md").write_text("my notes")
+    capsys.readouterr()
+
+    for argv in (["train", "--config", str(path)], ["train", "--config", str(path), "--dry-run"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"output_dir {out} is not empty (it holds an earlier arcwright-train run" in err
+        assert "--resume" in err and "--overwrite" in err
+
+    assert main(["train", "--config", str(path), "--overwrite", "--no-merge", "--seed", "7"]) == 0
+    assert not (out / "merged").exists()  # never an old merged model beside a new adapter
+    assert (out / "NOTES.md").read_text() == "my notes"
+    assert (out / "adapter_model.safetensors").read_bytes() != first_adapter
+    assert load_config(out / RESOLVED_CONFIG).merge is False
+    assert _modes(out) == {("dir", DIR_MODE), ("file", FILE_MODE)}
 
 
 def test_completion_loss_masks_prompt_tokens(tiny_model: Path, dataset: Path, tmp_path: Path) -> None:
@@ -136,18 +145,55 @@ def test_full_loss_trains_on_every_token(tiny_model: Path, dataset: Path, tmp_pa
 
 
 def test_answers_cut_away_by_max_length_are_refused_or_dropped(tiny_model: Path, tmp_path: Path) -> None:
-    long = make_record(1)
-    long.messages[1].content = "Explain ownership. " * 20
+    long = make_record(1, prompt="Explain ownership. " * 20)
     data = write_dataset(tmp_path / "ds", [make_record(0), long, make_record(2)], [])
     config = config_for(tiny_model, data, tmp_path / "out", max_length=100, dataset={"path": str(data)})
-    plan = make_plan(config)
-    assert plan.tokens["train"].cut_away == ["leptos-0001"]
     with pytest.raises(OverlongError, match=r"1 train examples .* leptos-0001"):
-        build_trainer(config, plan)
+        make_plan(config)
     dropping = config.model_copy(update={"overlong": "drop"})
     plan = make_plan(dropping)
+    assert plan.tokens["train"].cut_away == ["leptos-0001"] and plan.dropped == {"train": ["leptos-0001"]}
     trainer, _model, _tok = build_trainer(dropping, plan)
     assert len(trainer.train_dataset) == 2 and plan.train_count == 2
+
+
+def test_dropping_every_example_is_a_clear_error(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [make_record(i, prompt="Explain ownership. " * 20) for i in range(3)]
+    data = write_dataset(tmp_path / "ds", records, [])
+    path = write_config(tmp_path / "t.toml", tiny_model, data, tmp_path / "run", max_length=60, overlong="drop")
+    for extra in (["--dry-run"], []):
+        assert main(["train", "--config", str(path), *extra]) == 3
+        err = capsys.readouterr().err
+        assert "all 3 train examples were dropped (longer than max_length=60" in err
+        assert "StopIteration" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_after_an_overlong_drop_metrics_count_what_trained(tiny_model: Path, tmp_path: Path) -> None:
+    long = [make_record(i, prompt="Explain ownership. " * 20) for i in (1, 5)]
+    data = write_dataset(tmp_path / "ds", [make_record(0), *long, make_record(2), make_record(3)], [])
+    out = tmp_path / "run"
+    path = write_config(tmp_path / "t.toml", tiny_model, data, out, max_length=100, overlong="drop", max_steps=1)
+    assert main(["train", "--config", str(path)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["examples"] == {"train": {"axum": 1, "rig": 1, "rust": 1}, "test": {}}
+    assert metrics["dataset_examples"] == {"train": {"axum": 1, "leptos": 2, "rig": 1, "rust": 1}, "test": {}}
+    assert metrics["dropped_overlong"] == {"train": ["leptos-0001", "leptos-0005"]}
+    assert metrics["train_examples"] == 3 and metrics["eval_examples"] == 0
+    assert "eval split 'test' is empty: no eval loss" in metrics["warnings"]
+
+
+def test_dry_run_refuses_what_the_run_refuses(
+    tiny_model: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path / "t.toml", tiny_model, dataset, tmp_path / "run", max_length=20)
+    assert main(["train", "--config", str(path), "--dry-run"]) == 3
+    dry = capsys.readouterr().err
+    assert main(["train", "--config", str(path)]) == 3
+    assert capsys.readouterr().err == dry and "12 train examples have prompts of max_length=20 tokens" in dry
+    assert not (tmp_path / "run").exists()
 
 
 def test_dry_run_prints_the_plan_and_trains_nothing(
@@ -166,6 +212,8 @@ def test_dry_run_prints_the_plan_and_trains_nothing(
     assert "steps     2 (1 per epoch, 2 epochs)" in plan
     assert "backend   transformers on cpu (full-precision base, fp32 compute" in plan
     assert "load_in_4bit needs CUDA" in plan
+    assert "saving    a checkpoint every 100 steps (keep 2); eval during training: no; report to: none" in plan
+    assert "WARNING   the effective batch (16) is larger than the training set (12 examples)" in plan
     assert not out.exists()
 
 
@@ -179,10 +227,30 @@ def test_ungated_data_is_refused_unless_allowed(
     assert main(["train", "--config", str(path)]) == 3
     assert "refused 1 of 5 records" in capsys.readouterr().err and not out.exists()
 
-    assert main(["train", "--config", str(path), "--allow-ungated"]) == 0
+    assert main(["train", "--config", str(path), "--allow-ungated", "--dataset-eval-split", ""]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["allow_ungated"] is True and metrics["ungated_records"] == ["axum-0004"]
+    assert metrics["ungated_reasons"] == {"axum-0004": "compile: fail"}
     assert metrics["eval_loss"] is None and math.isfinite(metrics["train_loss"])
+    assert load_config(out / RESOLVED_CONFIG).dataset.eval_split is None  # reloads as "no eval"
+
+
+def test_an_empty_gate_list_is_refused_or_stamped(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = [Record(id=f"raw-{i}", crate="rust", messages=make_record(i).messages) for i in range(4)]
+    data = write_rows(tmp_path / "raw.jsonl", raw)
+    out = tmp_path / "run"
+    path = write_config(tmp_path / "t.toml", tiny_model, data, out, max_steps=1)
+    assert main(["train", "--config", str(path)]) == 3
+    assert "rust-" not in capsys.readouterr().err  # the default gate (compile) refuses every raw record
+    assert main(["train", "--config", str(path), "--dataset-required-gates", ""]) == 3
+    assert "dataset.required_gates is empty" in capsys.readouterr().err and not out.exists()
+    assert main(["train", "--config", str(path), "--dataset-required-gates", "", "--allow-ungated"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["allow_ungated"] is True and metrics["required_gates"] == []
+    assert metrics["ungated_records"] == ["raw-0", "raw-1", "raw-2", "raw-3"]
+    assert "UNGATED  4 records" in capsys.readouterr().out
 
 
 def test_unsloth_is_never_needed_on_cpu(tmp_path: Path) -> None:

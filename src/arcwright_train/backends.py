@@ -9,10 +9,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from arcwright_train.config import TrainConfig
+from rustgate.atomic import make_staging_dir
 
 
 class BackendError(RuntimeError):
@@ -88,16 +91,16 @@ def load_tokenizer(model_name_or_path: str) -> Any:
     return AutoTokenizer.from_pretrained(model_name_or_path)
 
 
-def load_for_training(config: TrainConfig, choice: BackendChoice) -> tuple[Any, Any, Any]:
+def load_for_training(config: TrainConfig, choice: BackendChoice, peft_config: Any) -> tuple[Any, Any, Any]:
     """``(model, tokenizer, peft_config)``; ``peft_config`` is None when the model already has adapters."""
     if choice.name == "unsloth":
         return _load_unsloth(config, choice)
-    return _load_transformers(config, choice)
+    model, tokenizer = _load_transformers(config, choice)
+    return model, tokenizer, peft_config
 
 
-def _load_transformers(config: TrainConfig, choice: BackendChoice) -> tuple[Any, Any, Any]:
+def _load_transformers(config: TrainConfig, choice: BackendChoice) -> tuple[Any, Any]:
     import torch
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {}
@@ -116,20 +119,11 @@ def _load_transformers(config: TrainConfig, choice: BackendChoice) -> tuple[Any,
         )
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     model = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, **kwargs)
-    tokenizer = load_tokenizer(config.model_name_or_path)
-    peft_config = LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=config.lora_target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    return model, tokenizer, peft_config
+    return model, load_tokenizer(config.model_name_or_path)
 
 
 def _load_unsloth(config: TrainConfig, choice: BackendChoice) -> tuple[Any, Any, Any]:
-    """Untested without a GPU: follows unsloth's documented ``FastModel`` API."""
+    """Untested without a GPU: follows unsloth's documented ``FastModel`` API; ``[peft]`` extras pass through."""
     unsloth = importlib.import_module("unsloth")
     fast_model = unsloth.FastModel
     model, processor = fast_model.from_pretrained(
@@ -148,25 +142,35 @@ def _load_unsloth(config: TrainConfig, choice: BackendChoice) -> tuple[Any, Any,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
         target_modules=config.lora_target_modules,
-        bias="none",
         random_state=config.seed,
         use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
+        **{"bias": "none", **config.peft},
     )
     tokenizer = getattr(processor, "tokenizer", processor)  # Gemma 4 comes with a multimodal processor
     return model, tokenizer, None
 
 
-def merge_and_save(config: TrainConfig, choice: BackendChoice, model: Any, tokenizer: Any, target: str) -> None:
-    """Write base + adapter as one model; from a full-precision reload, never from 4-bit weights."""
-    if choice.name == "unsloth":
-        model.save_pretrained_merged(target, tokenizer, save_method="merged_16bit")
-        return
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+def merge_and_save(config: TrainConfig, choice: BackendChoice, model: Any, tokenizer: Any, target: Path) -> None:
+    """Write base + adapter as one model; from a full-precision reload, never from 4-bit weights.
 
-    dtype = torch.bfloat16 if choice.bf16 else torch.float32
-    base = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, dtype=dtype)
-    merged = PeftModel.from_pretrained(base, config.output_dir).merge_and_unload()
-    merged.save_pretrained(target)
-    tokenizer.save_pretrained(target)
+    Written beside ``target`` and renamed into place, so an old merged model never mixes with a new one.
+    """
+    staging = make_staging_dir(target.parent, target.name)
+    try:
+        if choice.name == "unsloth":
+            model.save_pretrained_merged(str(staging), tokenizer, save_method="merged_16bit")
+        else:
+            import torch
+            from peft import PeftModel
+            from transformers import AutoModelForCausalLM
+
+            dtype = torch.bfloat16 if choice.bf16 else torch.float32
+            base = AutoModelForCausalLM.from_pretrained(config.model_name_or_path, dtype=dtype)
+            merged = PeftModel.from_pretrained(base, config.output_dir).merge_and_unload()
+            merged.save_pretrained(str(staging))
+            tokenizer.save_pretrained(str(staging))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,7 +1,8 @@
 """The training config: one validated model, so a bad key or value fails before anything loads.
 
-Key names follow what TRL / axolotl users already know. Nothing here imports torch: ``init``,
-``--help`` and config errors stay instant.
+Key names follow what TRL / axolotl users already know. Types are strict (``bf16 = "yes"`` is an
+error, not ``True``); an int may stand where a float is expected. Nothing here imports torch:
+``init``, ``--help`` and config errors stay instant.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Gemma 4 loads as a multimodal model whose vision/audio towers use ``Gemma4ClippableLinear``,
 # which peft refuses. Match only the text backbone's projections: ``model.language_model.layers.N``
@@ -19,6 +20,7 @@ TEXT_BACKBONE_TARGETS = (
     r"(?:^|.*\.)(?:language_model|model)\.layers\.\d+\."
     r"(?:self_attn\.(?:q|k|v|o)_proj|mlp\.(?:gate|up|down)_proj)"
 )
+DEFAULT_GATES = ("compile",)  # what `rustgate build` requires by default
 
 SchedulerName = Literal[
     "linear",
@@ -31,21 +33,29 @@ SchedulerName = Literal[
     "cosine_with_min_lr",
     "warmup_stable_decay",
 ]
+Interval = Literal["steps", "epoch", "no"]
 
 
 class ConfigError(ValueError):
     """A config file or override that cannot be used; the message names the offending key."""
 
 
+def _split_names(value: Any) -> Any:
+    """``"a,b"`` -> ``["a", "b"]``: a list may be written as one comma-separated string."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class DatasetConfig(BaseModel):
     """Where the gated data lives and which gates it must have passed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     path: str = "data/rustgate"
     split: str = "train"
     eval_split: str | None = "test"
-    required_gates: list[str] = Field(default_factory=lambda: ["compile", "judge"])
+    required_gates: list[str] = Field(default_factory=lambda: list(DEFAULT_GATES))
 
     @field_validator("path", "split")
     @classmethod
@@ -57,13 +67,19 @@ class DatasetConfig(BaseModel):
     @field_validator("eval_split")
     @classmethod
     def _blank_means_none(cls, value: str | None) -> str | None:
+        """``""`` (the only "no eval" TOML can say) and ``"none"`` both mean no eval split."""
         return value if value and value.strip() and value.lower() != "none" else None
+
+    @field_validator("required_gates", mode="before")
+    @classmethod
+    def _gates_from_text(cls, value: Any) -> Any:
+        return _split_names(value)
 
 
 class TrainConfig(BaseModel):
     """Every knob of one fine-tuning run, with the reference recipe as defaults."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model_name_or_path: str = "unsloth/gemma-4-E4B-it"
     backend: Literal["auto", "unsloth", "transformers"] = "auto"
@@ -76,6 +92,7 @@ class TrainConfig(BaseModel):
     num_train_epochs: float = Field(default=1.0, gt=0.0)
     max_steps: int = Field(default=-1, ge=-1)
     lr_scheduler_type: SchedulerName = "cosine"
+    lr_scheduler_kwargs: dict[str, Any] = Field(default_factory=dict)
     warmup_steps: float = Field(default=0.0, ge=0.0)
     per_device_train_batch_size: int = Field(default=4, gt=0)
     gradient_accumulation_steps: int = Field(default=8, gt=0)
@@ -84,18 +101,63 @@ class TrainConfig(BaseModel):
     gradient_checkpointing: bool = True
     seed: int = 3407
     logging_steps: int = Field(default=10, gt=0)
+    save_strategy: Interval = "steps"
+    save_steps: int = Field(default=100, gt=0)
+    save_total_limit: int = Field(default=2, ge=0)
+    eval_strategy: Interval = "no"
+    eval_steps: int = Field(default=0, ge=0)
+    load_best_model_at_end: bool = False
+    metric_for_best_model: str = "eval_loss"
+    report_to: list[str] = Field(default_factory=lambda: ["none"])
     output_dir: str = "outputs/arcwright"
     loss: Literal["completion", "full"] = "completion"
     overlong: Literal["error", "drop"] = "error"
     merge: bool = False
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    trl: dict[str, Any] = Field(default_factory=dict)
+    peft: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("model_name_or_path", "output_dir")
+    @field_validator("model_name_or_path", "output_dir", "metric_for_best_model")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to_from_text(cls, value: Any) -> Any:
+        return _split_names(value)
+
+    @field_validator("report_to")
+    @classmethod
+    def _report_to_none_alone(cls, value: list[str]) -> list[str]:
+        if not value:
+            return ["none"]
+        if "none" in value and len(value) > 1:
+            raise ValueError('"none" cannot be combined with other integrations')
+        return value
+
+    @model_validator(mode="after")
+    def _best_model_needs_eval(self) -> TrainConfig:
+        if not self.load_best_model_at_end:
+            return self
+        if self.eval_strategy == "no" or self.save_strategy != self.eval_strategy:
+            raise ValueError(
+                "load_best_model_at_end needs eval_strategy and save_strategy set alike ('steps' or 'epoch'); "
+                f"got eval_strategy={self.eval_strategy!r}, save_strategy={self.save_strategy!r}"
+            )
+        if self.save_strategy == "steps" and self.save_steps % self.effective_eval_steps:
+            raise ValueError(
+                f"load_best_model_at_end needs save_steps ({self.save_steps}) to be a multiple of "
+                f"eval_steps ({self.effective_eval_steps})"
+            )
+        return self
+
+    @property
+    def effective_eval_steps(self) -> int:
+        """``eval_steps = 0`` means "when a checkpoint is saved", so best-model selection lines up."""
+        return self.eval_steps or self.save_steps
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
@@ -105,13 +167,15 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         key = ".".join(str(p) for p in err["loc"]) or "<root>"
         if err["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
+        elif key == "<root>":
+            lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
     return "\n".join(lines)
 
 
 def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``a.b`` style keys in a nested dict (used by command-line overrides)."""
+    """Set ``a.b`` style keys in a nested dict (command-line overrides); a table merges into a table."""
     parts = key.split(".")
     node = data
     for part in parts[:-1]:
@@ -119,11 +183,40 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"{key}: {part} is not a table")
         node = child
-    node[parts[-1]] = value
+    old = node.get(parts[-1])
+    node[parts[-1]] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+
+
+def _resolve_file_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative paths in a config file mean "next to the file", as in ``rustgate build``.
+
+    ``dataset.path`` and ``output_dir`` always (their defaults too); ``model_name_or_path`` only
+    when that folder exists beside the file, since otherwise it is a Hub id such as ``org/name``.
+    """
+
+    def beside(value: str) -> str:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else base / path)
+
+    dataset = data.setdefault("dataset", {})
+    if isinstance(dataset, dict):
+        path = dataset.get("path", DatasetConfig.model_fields["path"].default)
+        if isinstance(path, str) and path.strip():
+            dataset["path"] = beside(path)
+    out = data.get("output_dir", TrainConfig.model_fields["output_dir"].default)
+    if isinstance(out, str) and out.strip():
+        data["output_dir"] = beside(out)
+    model = data.get("model_name_or_path")
+    if isinstance(model, str) and model.strip() and Path(beside(model)).is_dir():
+        data["model_name_or_path"] = beside(model)
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a TOML file (or the defaults when ``path`` is None), apply overrides, validate."""
+    """Read a TOML file (or the defaults when ``path`` is None), apply overrides, validate.
+
+    Paths in the file resolve against the file's folder; paths on the command line, against the
+    working directory (as any shell argument does).
+    """
     data: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
@@ -135,6 +228,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
             raise ConfigError(f"config file not found: {path}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        _resolve_file_paths(data, Path(path).resolve().parent)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
     if overrides:
@@ -145,13 +239,13 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         raise ConfigError(format_validation_error(exc, source)) from exc
 
 
-def override_fields() -> dict[str, str]:
-    """Dotted config keys that a ``--flag`` may override, with their help text."""
-    keys: dict[str, str] = {}
+def override_fields() -> dict[str, Any]:
+    """Dotted config keys that a ``--flag`` may override, with their type annotation."""
+    keys: dict[str, Any] = {}
     for name, info in TrainConfig.model_fields.items():
         if name == "dataset":
-            for sub in DatasetConfig.model_fields:
-                keys[f"dataset.{sub}"] = f"override dataset.{sub}"
+            for sub, sub_info in DatasetConfig.model_fields.items():
+                keys[f"dataset.{sub}"] = sub_info
         else:
-            keys[name] = f"override {name} (default {info.default!r})"
+            keys[name] = info
     return keys

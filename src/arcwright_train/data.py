@@ -118,13 +118,21 @@ def drop_overlong(
     return [r for r in records if r.id not in gone]
 
 
-def check_labels(dataset: Any, expected: int, split: str) -> int:
+def all_dropped_message(count: int, split: str, max_length: int) -> str:
+    return (
+        f"all {count} {split} examples were dropped (longer than max_length={max_length}: their prompts leave "
+        "no room for an answer); raise max_length"
+    )
+
+
+def check_labels(dataset: Any, expected: int | None, split: str) -> int:
     """After TRL prepared ``dataset``: every example keeps an unmasked label, none went missing.
 
     TRL silently filters fully masked examples; we refuse instead so counts in metrics are true.
+    ``expected`` is None under packing, where rows no longer map one-to-one to examples.
     Returns the number of unmasked label tokens.
     """
-    if len(dataset) != expected:
+    if expected is not None and len(dataset) != expected:
         raise LabelCheckError(
             f"{split}: {expected} examples went in but {len(dataset)} came out of dataset preparation "
             "(TRL drops examples whose labels are all masked)"

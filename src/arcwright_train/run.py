@@ -1,92 +1,70 @@
-"""One training run, end to end: gated data -> plan -> SFTTrainer -> adapter, config, metrics.json."""
+"""One training run, end to end: plan (every refusal) -> SFTTrainer -> adapter, config, metrics.json.
+
+Checkpoints land in ``output_dir/checkpoint-N`` every ``save_steps``; ``resume`` continues from
+one. Ctrl-C ends the run with :class:`TrainingInterrupted`, which says the step reached and how
+to resume, instead of a traceback.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from arcwright_train.backends import (
-    BackendChoice,
-    choose_backend,
-    load_for_training,
-    load_tokenizer,
-    merge_and_save,
-)
+from arcwright_train.backends import load_for_training, merge_and_save
 from arcwright_train.config import TrainConfig
-from arcwright_train.data import check_labels, drop_overlong, to_rows, token_stats
-from arcwright_train.gated import load_gated
-from arcwright_train.plan import Plan
+from arcwright_train.data import check_labels, to_rows
+from arcwright_train.gated import FOLDER
+from arcwright_train.outputs import (
+    RESOLVED_CONFIG,
+    Checkpoint,
+    begin,
+    checkpoints,
+    record_written,
+    write_json,
+    write_text,
+)
+from arcwright_train.plan import Plan, make_plan
 from arcwright_train.scaffold import render
 
-RESOLVED_CONFIG = "arcwright-train.resolved.toml"
+__all__ = ["RESOLVED_CONFIG", "TrainingInterrupted", "build_trainer", "make_plan", "train"]
 
 
-def make_plan(config: TrainConfig, *, allow_ungated: bool = False, tokenizer: Any = None) -> Plan:
-    """Load and verify the data, pick the backend, count tokens; never loads model weights."""
-    data = load_gated(config.dataset.path, config.dataset.required_gates, allow_ungated=allow_ungated)
-    if config.dataset.split not in data.splits:
-        raise ValueError(
-            f"dataset.split {config.dataset.split!r} not in {data.source} (splits: {', '.join(data.splits) or 'none'})"
-        )
-    if not data.split(config.dataset.split):
-        raise ValueError(f"split {config.dataset.split!r} of {data.source} has no examples")
-    eval_split = config.dataset.eval_split
-    backend = choose_backend(config)
-    plan = Plan(
-        config,
-        data,
-        backend,
-        len(data.split(config.dataset.split)),
-        len(data.split(eval_split)) if eval_split else 0,
-    )
-    try:
-        tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.model_name_or_path)
-    except Exception as exc:  # a dry run without network still prints the rest of the plan
-        plan.token_error = f"could not load the tokenizer of {config.model_name_or_path}: {exc}"
-        return plan
-    for split in dict.fromkeys([config.dataset.split, eval_split]):
-        if split and data.split(split):
-            plan.tokens[split] = token_stats(data.split(split), tokenizer, config.max_length)
-    return plan
+class TrainingInterrupted(Exception):
+    """Ctrl-C during a run: where it stopped and what to resume from."""
+
+    def __init__(self, step: int, total: int, checkpoint: Checkpoint | None, save_steps: int) -> None:
+        self.step, self.total, self.checkpoint = step, total, checkpoint
+        if checkpoint is not None:
+            how = (
+                f"the last checkpoint is {checkpoint.path} (step {checkpoint.step}); "
+                "re-run the same command with --resume to continue from it"
+            )
+        else:
+            how = (
+                f"no checkpoint was saved yet (one is saved every {save_steps} steps); "
+                "re-run the same command with --overwrite to start again"
+            )
+        super().__init__(f"interrupted at step {step} of {total}: {how}")
 
 
-def _sft_config(config: TrainConfig, choice: BackendChoice) -> Any:
-    from trl import SFTConfig
+def _outputs_callback(folder: Path) -> Any:
+    from transformers import TrainerCallback
 
-    # transformers 5 renamed gradient_checkpointing (now a deprecated alias) to activation_checkpointing.
-    checkpointing = config.gradient_checkpointing and choice.name != "unsloth"
-    renamed = "activation_checkpointing" in SFTConfig.__dataclass_fields__
-    checkpoint_arg: dict[str, Any] = {
-        "activation_checkpointing" if renamed else "gradient_checkpointing": checkpointing
-    }
-    return SFTConfig(
-        **checkpoint_arg,
-        output_dir=config.output_dir,
-        per_device_train_batch_size=config.per_device_train_batch_size,
-        per_device_eval_batch_size=config.per_device_train_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_train_epochs,
-        max_steps=config.max_steps,
-        lr_scheduler_type=config.lr_scheduler_type,
-        warmup_steps=config.warmup_steps,
-        max_length=config.max_length,
-        bf16=choice.bf16,
-        fp16=choice.fp16,
-        seed=config.seed,
-        logging_steps=config.logging_steps,
-        logging_first_step=True,
-        completion_only_loss=config.loss == "completion",
-        assistant_only_loss=False,
-        save_strategy="no",
-        eval_strategy="no",
-        report_to="none",
-        use_cpu=choice.device == "cpu",
-    )
+    class RecordOutputs(TrainerCallback):
+        """Keep ``arcwright-train.run.json`` current, so --overwrite knows what a killed run left."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                record_written(folder)
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                record_written(folder)
+
+    return RecordOutputs()
 
 
 def build_trainer(config: TrainConfig, plan: Plan) -> tuple[Any, Any, Any]:
@@ -94,31 +72,33 @@ def build_trainer(config: TrainConfig, plan: Plan) -> tuple[Any, Any, Any]:
     from datasets import Dataset
     from trl import SFTTrainer
 
-    split, eval_split = config.dataset.split, config.dataset.eval_split
-    train_records = plan.data.split(split)
-    eval_records = plan.data.split(eval_split) if eval_split else []
-    if split in plan.tokens:
-        train_records = drop_overlong(train_records, plan.tokens[split], config.overlong, config.max_length, split)
-    if eval_split and eval_split in plan.tokens:
-        eval_records = drop_overlong(
-            eval_records, plan.tokens[eval_split], config.overlong, config.max_length, eval_split
-        )
-    model, tokenizer, peft_config = load_for_training(config, plan.backend)
-    train_ds = Dataset.from_list(to_rows(train_records, config.loss))
-    eval_ds = Dataset.from_list(to_rows(eval_records, config.loss)) if eval_records else None
+    model, tokenizer, peft_config = load_for_training(config, plan.backend, plan.peft_config)
+    train_ds = Dataset.from_list(to_rows(plan.train_records, config.loss))
+    eval_ds = Dataset.from_list(to_rows(plan.eval_records, config.loss)) if plan.eval_records else None
     trainer = SFTTrainer(
         model=model,
-        args=_sft_config(config, plan.backend),
+        args=plan.sft_args,
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
+        callbacks=[_outputs_callback(Path(config.output_dir))],
     )
-    check_labels(trainer.train_dataset, len(train_records), split)
+    packed = bool(getattr(plan.sft_args, "packing", False))
+    check_labels(trainer.train_dataset, None if packed else plan.train_count, config.dataset.split)
     if eval_ds is not None:
-        check_labels(trainer.eval_dataset, len(eval_records), str(eval_split))
-    plan.train_count, plan.eval_count = len(train_records), len(eval_records)
+        check_labels(trainer.eval_dataset, None if packed else plan.eval_count, str(plan.eval_split))
     return trainer, model, tokenizer
+
+
+def _close_progress_bars(trainer: Any) -> None:
+    """So the interrupt message is the last line, not a progress bar redrawn after it."""
+    for callback in trainer.callback_handler.callbacks:
+        for name in ("training_bar", "prediction_bar"):
+            bar = getattr(callback, name, None)
+            if bar is not None:
+                bar.close()
+                setattr(callback, name, None)
 
 
 def _finite(value: Any) -> float | None:
@@ -130,36 +110,53 @@ def train(
     *,
     allow_ungated: bool = False,
     dry_run: bool = False,
+    resume: str | None = None,
+    overwrite: bool = False,
+    config_source: str = "defaults",
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any] | None:
     """Run (or, with ``dry_run``, only plan) a fine-tune; returns the metrics written."""
     started = time.monotonic()
-    plan = make_plan(config, allow_ungated=allow_ungated)
+    echo(f"config    {config_source}")  # first, so a refusal below still says which config it read
+    plan = make_plan(config, allow_ungated=allow_ungated, resume=resume, overwrite=overwrite)
     echo(plan.render())
     if dry_run:
         return None
     trainer, _model, tokenizer = build_trainer(config, plan)
-    result = trainer.train()
-    train_loss = _finite(result.training_loss)
-    if train_loss is None:
-        raise RuntimeError(f"training loss is not finite ({result.training_loss}); nothing was saved")
-    eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
-
     out = Path(config.output_dir)
-    trainer.save_model(str(out))  # the adapter, plus the tokenizer and its chat template (main process only)
-    metrics = _metrics(config, plan, result, eval_metrics, trainer.state.log_history, time.monotonic() - started)
-    if not trainer.is_world_process_zero():  # under torchrun/accelerate, one process writes the files
-        return metrics
-    out.mkdir(parents=True, exist_ok=True)
-    tokenizer.save_pretrained(str(out))
-    (out / RESOLVED_CONFIG).write_text(
-        render(config, header=["The config this run resolved to (file + command line)."]), encoding="utf-8"
-    )
-    if config.merge:
-        merge_and_save(config, plan.backend, trainer.model, tokenizer, str(out / "merged"))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    main_process = trainer.is_world_process_zero()
+    resolved = render(plan.resolved_config(), header=["The config this run resolved to (file + command line)."])
+    resume_from = plan.output.resume_from
+    try:
+        if main_process:
+            begin(plan.output, resolved)
+        result = trainer.train(resume_from_checkpoint=str(resume_from.path) if resume_from else None)
+        trained = int(result.global_step) - (resume_from.step if resume_from else 0)
+        train_loss = _finite(result.training_loss) if trained > 0 else None
+        if trained > 0 and train_loss is None:
+            raise RuntimeError(f"training loss is not finite ({result.training_loss}); no adapter was saved")
+        eval_metrics = trainer.evaluate() if trainer.eval_dataset is not None else {}
+        trainer.save_model(str(out))  # the adapter, plus the tokenizer and its chat template (main process only)
+        metrics = _metrics(config, plan, trainer, result, train_loss, eval_metrics, time.monotonic() - started)
+        if not main_process:  # under torchrun/accelerate, one process writes the files
+            return metrics
+        tokenizer.save_pretrained(str(out))
+        write_text(out / RESOLVED_CONFIG, resolved)
+        if config.merge:
+            merge_and_save(config, plan.backend, trainer.model, tokenizer, out / "merged")
+        write_json(out / "metrics.json", metrics)
+        record_written(out, status="finished")
+    except KeyboardInterrupt:
+        _close_progress_bars(trainer)
+        if main_process:
+            record_written(out, status="interrupted")
+        complete, _ = checkpoints(out)
+        raise TrainingInterrupted(
+            trainer.state.global_step, plan.total_steps, complete[0] if complete else None, config.save_steps
+        ) from None
+    eval_loss = metrics["eval_loss"]
     echo(
-        f"train loss {metrics['train_loss']:.4f}, eval loss {metrics['eval_loss']}, "
+        f"train loss {train_loss if train_loss is None else f'{train_loss:.4f}'}, eval loss {eval_loss}, "
         f"{metrics['train_runtime_s']:.1f}s; wrote {out}"
     )
     return metrics
@@ -168,9 +165,10 @@ def train(
 def _metrics(
     config: TrainConfig,
     plan: Plan,
+    trainer: Any,
     result: Any,
+    train_loss: float | None,
     eval_metrics: dict[str, Any],
-    log_history: list[dict[str, Any]],
     runtime: float,
 ) -> dict[str, Any]:
     """What the run did, including whether ungated data was let in (so it can never go unnoticed)."""
@@ -179,15 +177,23 @@ def _metrics(
     import transformers
     import trl
 
-    data = plan.data
+    data, resumed = plan.data, plan.output.resume_from
+    state = trainer.state
     return {
-        "train_loss": _finite(result.training_loss),
+        "train_loss": train_loss,
         "eval_loss": _finite(eval_metrics.get("eval_loss")),
         "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
         "total_runtime_s": runtime,
         "global_step": int(result.global_step),
+        "resumed": resumed is not None,
+        "resumed_from": str(resumed.path) if resumed else None,
+        "resumed_at_step": resumed.step if resumed else None,
+        "best_model_checkpoint": state.best_model_checkpoint,
+        "best_metric": _finite(state.best_metric),
         "allow_ungated": data.allow_ungated,
-        "ungated_records": [r.record_id for r in data.refused],
+        "ungated_records": [r.record_id for r in data.refused if r.record_id != FOLDER],
+        "ungated_reasons": {r.record_id: "; ".join(r.problems) for r in data.refused if r.record_id != FOLDER},
+        "dataset_problems": ["; ".join(r.problems) for r in data.refused if r.record_id == FOLDER],
         "required_gates": data.required_gates,
         "dataset": str(data.source),
         "loss": config.loss,
@@ -199,5 +205,5 @@ def _metrics(
             "trl": trl.__version__,
             "peft": peft.__version__,
         },
-        "log_history": [{k: v for k, v in entry.items() if isinstance(v, int | float)} for entry in log_history],
+        "log_history": [{k: v for k, v in entry.items() if isinstance(v, int | float)} for entry in state.log_history],
     }

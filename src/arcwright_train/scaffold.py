@@ -9,6 +9,7 @@ import tomlkit
 from tomlkit.items import Table
 
 from arcwright_train.config import TrainConfig
+from arcwright_train.outputs import write_text
 
 HEADER = [
     "arcwright-train config: fine-tune on a rustgate dataset that passed its gates.",
@@ -17,7 +18,7 @@ HEADER = [
 ]
 
 COMMENTS: dict[str, str] = {
-    "model_name_or_path": "Hub id or local folder of the base model.",
+    "model_name_or_path": "Hub id or local folder of the base model (a relative folder is found next to this file).",
     "backend": 'auto: unsloth FastModel on CUDA when installed, else transformers + peft + trl ("unsloth" or '
     '"transformers" to force one).',
     "load_in_4bit": "QLoRA: 4-bit base weights where CUDA and bitsandbytes exist; full precision elsewhere.",
@@ -29,7 +30,9 @@ COMMENTS: dict[str, str] = {
     "learning_rate": "Peak learning rate.",
     "num_train_epochs": "Passes over the train split.",
     "max_steps": "Stop after this many optimiser steps (-1: run the epochs).",
-    "lr_scheduler_type": "Learning-rate schedule (linear, cosine, constant, ...).",
+    "lr_scheduler_type": "Learning-rate schedule (linear, cosine, constant, cosine_with_min_lr, ...).",
+    "lr_scheduler_kwargs": "Extra arguments of the schedule, e.g. { min_lr_rate = 0.1 } for cosine_with_min_lr,\n"
+    " { num_decay_steps = 100 } for warmup_stable_decay.",
     "warmup_steps": "Warm-up steps (a value below 1 is a fraction of all steps).",
     "per_device_train_batch_size": "Examples per device per forward pass.",
     "gradient_accumulation_steps": "Effective batch = per_device_train_batch_size x this x devices (32).",
@@ -38,46 +41,79 @@ COMMENTS: dict[str, str] = {
     "gradient_checkpointing": "Trade compute for memory (unsloth uses its own variant).",
     "seed": "Seed for LoRA init and data order.",
     "logging_steps": "Log loss every this many steps.",
-    "output_dir": "Adapter, tokenizer, resolved config and metrics.json go here.",
+    "save_strategy": 'Checkpoints: "steps" (every save_steps), "epoch", or "no". Resume with: train --resume.',
+    "save_steps": "Save a checkpoint every this many steps.",
+    "save_total_limit": "Keep at most this many checkpoints (0: keep all).",
+    "eval_strategy": 'Eval loss during training: "no" (only at the end), "steps" (every eval_steps) or "epoch".',
+    "eval_steps": "Evaluate every this many steps (0: whenever a checkpoint is saved).",
+    "load_best_model_at_end": "Finish with the best checkpoint by metric_for_best_model (needs eval and save "
+    "strategies alike).",
+    "metric_for_best_model": "Metric that picks the best checkpoint.",
+    "report_to": 'Where to log: "none", "tensorboard" (output_dir/runs), "wandb", "mlflow" (each must be installed).',
+    "output_dir": "Adapter, tokenizer, checkpoints, resolved config and metrics.json go here (next to this file "
+    "when relative).",
     "loss": '"completion": loss on the answer only (prompt tokens masked); "full": the whole conversation.',
     "overlong": '"error": refuse examples whose answer max_length cuts away entirely; "drop": skip them.',
     "merge": "Also write a merged (base + adapter) model to output_dir/merged.",
 }
 
 DATASET_COMMENTS: dict[str, str] = {
-    "path": "A rustgate dataset folder (manifest.json + splits), or JSONL / Parquet with gates per row.",
+    "path": "A rustgate dataset folder (manifest.json + splits), or JSONL / Parquet with gates per row "
+    "(next to this file when relative).",
     "split": "Split to train on.",
-    "eval_split": 'Split for the final eval loss ("" for none).',
-    "required_gates": "Gates every record must have passed (a folder's manifest may require more).",
+    "eval_split": 'Split for eval loss ("" for none).',
+    "required_gates": "Gates every record must have passed, for its exact content (a folder's manifest adds its "
+    "own).\n An empty list trains on ungated data and needs --allow-ungated.",
 }
 
+TABLE_COMMENTS: dict[str, str] = {
+    "trl": "Extra trl.SFTConfig arguments (weight_decay, optim, packing, ...); keys set above are refused here.",
+    "peft": "Extra peft.LoraConfig arguments (use_rslora, use_dora, modules_to_save, ...).",
+}
+NONE_AS_EMPTY = {"eval_split"}  # TOML has no null: "" is how these say "none", and the loader reads it back
 
-def _without_none(data: dict[str, Any]) -> dict[str, Any]:
-    """TOML has no null: leave unset optional keys out."""
-    return {k: (_without_none(v) if isinstance(v, dict) else v) for k, v in data.items() if v is not None}
+
+def _comment(container: Any, text: str | None, comments: bool) -> None:
+    if comments and text:
+        for line in text.split("\n"):
+            container.add(tomlkit.comment(line.strip()))
+
+
+def _value(key: str, value: Any) -> Any:
+    if value is None and key in NONE_AS_EMPTY:
+        return ""
+    if isinstance(value, dict):
+        inline = tomlkit.inline_table()
+        inline.update(value)
+        return inline
+    return value
 
 
 def render(config: TrainConfig, *, comments: bool = True, header: list[str] | None = None) -> str:
-    """The config as TOML text, each key preceded by what it does."""
-    values = _without_none(config.model_dump())
+    """The config as TOML text, each key preceded by what it does; loading it gives ``config`` back."""
+    values = config.model_dump()
     doc = tomlkit.document()
     for line in header if header is not None else HEADER:
         doc.add(tomlkit.comment(line))
     doc.add(tomlkit.nl())
     for key, value in values.items():
-        if key == "dataset":
+        if key in ("dataset", *TABLE_COMMENTS) or value is None:
             continue
-        if comments and key in COMMENTS:
-            for line in COMMENTS[key].split("\n"):
-                doc.add(tomlkit.comment(line.strip()))
-        doc.add(key, value)
+        _comment(doc, COMMENTS.get(key), comments)
+        doc.add(key, _value(key, value))
     table: Table = tomlkit.table()
-    for key, value in values.get("dataset", {}).items():
-        if comments and key in DATASET_COMMENTS:
-            table.add(tomlkit.comment(DATASET_COMMENTS[key]))
-        table.add(key, value)
+    for key, value in values["dataset"].items():
+        _comment(table, DATASET_COMMENTS.get(key), comments)
+        table.add(key, _value(key, value))
     doc.add(tomlkit.nl())
     doc.add("dataset", table)
+    for name, text in TABLE_COMMENTS.items():
+        extra: Table = tomlkit.table()
+        _comment(extra, text, comments)
+        for key, value in values[name].items():
+            extra.add(key, value)
+        doc.add(tomlkit.nl())
+        doc.add(name, extra)
     return tomlkit.dumps(doc)
 
 
@@ -86,6 +122,5 @@ def write_default(path: str | Path, *, force: bool = False) -> Path:
     target = Path(path)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists (use --force to overwrite)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(TrainConfig()), encoding="utf-8")
+    write_text(target, render(TrainConfig()))
     return target

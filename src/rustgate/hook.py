@@ -12,11 +12,17 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rustgate.data.formats import read_records
 from rustgate.data.jsonl import LoadedRecord
 from rustgate.display import one_line
+from rustgate.gates.base import StageContext
+from rustgate.gates.compile import CompileSettings
 from rustgate.ledger import Ledger
+
+if TYPE_CHECKING:  # the judge (and the LLM SDKs behind it) loads only when a judge is asked for
+    from rustgate.gates.judge import JudgeSettings
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,14 @@ def schema_findings(paths: Sequence[str | Path]) -> tuple[list[LoadedRecord], li
             if empty:
                 findings.append(Finding(item.file, item.line, rid, "schema", f"empty {empty[0]} message"))
                 continue
+            stale = item.record.stale_gates()
+            if stale:
+                # A verdict carried on the row for other content: an edit after gating, or a copy.
+                findings.append(
+                    Finding(item.file, item.line, rid, "stale", f"the {', '.join(stale)} verdict(s) on this row "
+                            "were given to other content: re-run the gates on it")  # fmt: skip
+                )
+                continue
             loaded.append(item)
     return loaded, sorted(findings, key=lambda f: (f.file, f.line))
 
@@ -78,18 +92,18 @@ def validate(
     paths: Sequence[str | Path],
     *,
     ledger: Ledger,
-    jobs: int | None = None,
-    timeout_s: float = 60.0,
-    profile: str | None = None,
-    judge_model: str | None = None,
-    judge_threshold: float = 7.0,
+    compile_settings: CompileSettings | None = None,
+    judge: JudgeSettings | None = None,
     judge_base_url: str | None = None,
 ) -> Outcome:
+    """Schema, then the compile gate, then (with ``judge`` and its key) the judge on what compiled."""
     from rustgate.gates.compile import CompileGate
 
     loaded, findings = schema_findings(paths)
     outcome = Outcome(records=len(loaded) + len(findings), findings=findings)
-    gate = CompileGate(profile=profile, jobs=jobs, timeout_s=timeout_s, ledger=ledger)
+    settings = compile_settings or CompileSettings()
+    gate = settings.build(StageContext(ledger))
+    assert isinstance(gate, CompileGate)
     results = gate.check([item.record for item in loaded])
     passed: list[LoadedRecord] = []
     for item, result in zip(loaded, results, strict=True):
@@ -103,29 +117,24 @@ def validate(
             outcome.findings.append(
                 Finding(item.file, item.line, item.record.id, result.verdict, result.first_problem())
             )
-    if judge_model:
-        _judge(passed, outcome, ledger, judge_model, judge_threshold, judge_base_url)
+    if judge is not None:
+        _judge(passed, outcome, ledger, judge, judge_base_url)
     outcome.findings.sort(key=lambda f: (f.file, f.line))
     return outcome
 
 
 def _judge(
-    items: list[LoadedRecord], outcome: Outcome, ledger: Ledger, model: str, threshold: float, base_url: str | None
+    items: list[LoadedRecord], outcome: Outcome, ledger: Ledger, settings: JudgeSettings, base_url: str | None
 ) -> None:
     """Judge the compiled records when a key is present; without one, say so and skip."""
+    from rustgate.llm.client import LLMClient
+    from rustgate.llm.errors import LLMConfigError
+
     try:
-        from rustgate.gates.judge import JudgeGate
-        from rustgate.llm.client import LLMClient
-        from rustgate.llm.errors import LLMConfigError
-    except ImportError as exc:  # pragma: no cover - the judge ships with rustgate
-        outcome.notes.append(f"judge skipped: {exc}")
-        return
-    try:
-        client = LLMClient(model, ledger=ledger, base_url=base_url)
+        gate = settings.build(StageContext(ledger, lambda model: LLMClient(model, ledger=ledger, base_url=base_url)))
     except LLMConfigError as exc:
         outcome.notes.append(f"judge skipped: {exc}")
         return
-    gate = JudgeGate(client, threshold=threshold)
     results = asyncio.run(gate.evaluate([item.record for item in items]))
     outcome.judged = len(results)
     for item, result in zip(items, results, strict=True):

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.atomic import atomic_write_json, atomic_write_jsonl
+from rustgate.batcher import GateBatcher
 from rustgate.gates.base import Gate
 from rustgate.gates.generate import GenerationError, GenerationSpec, Generator
 from rustgate.ledger import Ledger, stable_hash
@@ -30,6 +31,14 @@ from rustgate.pipeline_progress import ProgressView
 from rustgate.records import GateResult, Record
 
 REPAIRABLE = ("fail", "rejected")
+
+
+def repairable(result: GateResult, *, missing_crates: bool = False) -> bool:
+    """A verdict the generator may be asked to fix: a fail, or a rejection of the answer's own
+    making -- but not a crate the profile lacks (no bug in the answer) unless asked."""
+    if result.verdict not in REPAIRABLE:
+        return False
+    return missing_crates or not result.details.get("missing_crates")
 
 
 @dataclass
@@ -71,55 +80,14 @@ class RunSummary:
         }
 
 
-class _Batcher:
-    """Collects records for one gate for up to ``wait_s`` and evaluates them together."""
-
-    def __init__(self, gate: Gate, *, max_batch: int, wait_s: float) -> None:
-        self.gate, self.max_batch, self.wait_s = gate, max_batch, wait_s
-        self.pending: list[tuple[Record, asyncio.Future[GateResult]]] = []
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-
-    async def submit(self, record: Record) -> GateResult:
-        future: asyncio.Future[GateResult] = asyncio.get_running_loop().create_future()
-        self.pending.append((record, future))
-        self.wake.set()
-        if self.task is None:
-            self.task = asyncio.create_task(self._worker())
-        return await future
-
-    async def _worker(self) -> None:
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if not self.pending:
-                continue
-            if len(self.pending) < self.max_batch:
-                # Records that arrive while a batch runs form the next one; this short wait
-                # only gathers those landing at the same moment.
-                await asyncio.sleep(self.wait_s)
-            batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
-            try:
-                results = await self.gate.evaluate([r for r, _ in batch])
-            except Exception as exc:  # an infrastructure failure of the gate itself
-                results = [self.gate.error(f"{type(exc).__name__}: {exc}") for _ in batch]
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-            if self.pending:
-                self.wake.set()
-
-    def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-
 class Pipeline:
     """Generate (optional) then run ``gates`` in order; write every record with its verdicts.
 
     A record a gate does not pass skips the gates after it (judge only what compiles: the calls
-    saved are counted). When ``compile`` directly follows the generator, a failing answer goes
-    back to the generator with its diagnostics, up to ``repair_attempts`` times.
+    saved are counted). When the ``repair_gate`` (compile) does not pass a generated answer --
+    wherever it stands in the order -- the answer goes back to the generator with its
+    diagnostics, and the repaired answer runs through every gate again, up to
+    ``repair_attempts`` times.
     """
 
     def __init__(
@@ -133,8 +101,9 @@ class Pipeline:
         records: Sequence[Record] | None = None,
         accounting: Accounting | None = None,
         max_usd: float | None = None,
-        repair_attempts: int = 2,
+        repair_attempts: int | None = None,
         repair_gate: str = "compile",
+        repair_missing_crates: bool = False,
         max_in_flight: int = 256,
         batch_size: int = 64,
         batch_wait_s: float = 0.01,
@@ -157,8 +126,13 @@ class Pipeline:
             client = getattr(stage, "client", None)
             if client is not None:  # one purse for the whole run
                 client.accounting = self.accounting
-        self.repair_attempts = repair_attempts
+        has_repair_gate = repair_gate in {g.name for g in self.gates}
+        if generator is not None and repair_attempts and not has_repair_gate:
+            raise ValueError(f"repair_gate {repair_gate!r} is not one of the gates: repairs could never run")
+        # Unset: two repairs when the repair gate is there, none (and nothing to say) when it is not.
+        self.repair_attempts = repair_attempts if repair_attempts is not None else (2 if has_repair_gate else 0)
         self.repair_gate = repair_gate
+        self.repair_missing_crates = repair_missing_crates
         self.max_in_flight = max_in_flight
         self.batch_size, self.batch_wait_s = batch_size, batch_wait_s
         self.write_every_s = write_every_s
@@ -168,22 +142,13 @@ class Pipeline:
 
     # -- identity -----------------------------------------------------------------------------
     def _fingerprint(self) -> str:
-        def describe(stage: object) -> dict[str, Any]:
-            plain = (str, int, float, bool, type(None), dict, list, tuple)
-            config = {k: v for k, v in vars(stage).items() if isinstance(v, plain) and not k.startswith("_")}
-            client = getattr(stage, "client", None)
-            return {
-                "name": getattr(stage, "name", None),
-                "version": getattr(stage, "version", None),
-                "model": getattr(client, "model_id", None),
-                "config": config,
-            }
-
-        stages = [describe(s) for s in [self.generator, *self.gates] if s is not None]
+        """The run's identity: each stage's ``identity()`` (what can change a verdict, never jobs,
+        concurrency or where the output goes), the repair settings, and the items. The same
+        config on another machine, or with other ``jobs``, resumes the same run."""
+        stages = [s.identity() for s in [self.generator, *self.gates] if s is not None]
+        repair = [self.repair_attempts, self.repair_gate, self.repair_missing_crates] if self.generator else None
         items = [self._key(i) if isinstance(i, GenerationSpec) else [i.id, i.content_hash()] for i in self.items]
-        return stable_hash("run/1", str(self.output.resolve()), stages, self.repair_attempts, self.repair_gate, items)[
-            :16
-        ]
+        return stable_hash("run/2", stages, repair, items)[:16]
 
     @staticmethod
     def _key(item: GenerationSpec | Record) -> str:
@@ -206,7 +171,7 @@ class Pipeline:
         summary.resumed = len(stored)
         todo = [item for item in self.items if self._key(item) not in stored]
         batchers = {
-            g.name: _Batcher(g, max_batch=self.batch_size, wait_s=self.batch_wait_s)
+            g.name: GateBatcher(g, max_batch=self.batch_size, wait_s=self.batch_wait_s)
             for g in self.gates
             if getattr(g, "client", None) is None
         }
@@ -256,52 +221,54 @@ class Pipeline:
         self._write(rows, summary)
         return summary
 
-    async def _gate(self, gate: Gate, record: Record, batchers: dict[str, _Batcher]) -> GateResult:
+    async def _gate(self, gate: Gate, record: Record, batchers: dict[str, GateBatcher]) -> GateResult:
         if gate.name in batchers:
             return await batchers[gate.name].submit(record)
         (result,) = await gate.evaluate([record])
         return result
 
     async def _process(
-        self, item: GenerationSpec | Record, batchers: dict[str, _Batcher], summary: RunSummary
+        self, item: GenerationSpec | Record, batchers: dict[str, GateBatcher], summary: RunSummary
     ) -> Record:
         if isinstance(item, GenerationSpec):
-            assert self.generator is not None
-            record = await self.generator.generate(item)
+            record = await self._generate_and_repair(item, batchers, summary)
         else:
-            record = item
-        for position, gate in enumerate(self.gates):
-            blocked = [name for name, r in record.gates.items() if r.verdict != "pass" and name != gate.name]
-            if blocked:
-                summary.skipped[gate.name] += 1
-                break
-            result = await self._gate(gate, record, batchers)
-            record = record.with_gate(result)
-            if isinstance(item, GenerationSpec) and position == 0 and gate.name == self.repair_gate:
-                record = await self._repair(item, gate, record, batchers, summary)
+            record = await self._through_gates(item, batchers)
+        skipped = next((g.name for g in self.gates if g.name not in record.gates), None)
+        if skipped is not None:
+            summary.skipped[skipped] += 1  # the calls saved by judging only what passed before
         return record
 
-    async def _repair(
-        self,
-        spec: GenerationSpec,
-        gate: Gate,
-        record: Record,
-        batchers: dict[str, _Batcher],
-        summary: RunSummary,
+    async def _generate_and_repair(
+        self, item: GenerationSpec, batchers: dict[str, GateBatcher], summary: RunSummary
     ) -> Record:
         assert self.generator is not None
+        record = await self._through_gates(await self.generator.generate(item), batchers)
         attempts = 0
-        while record.gates[gate.name].verdict in REPAIRABLE and attempts < self.repair_attempts:
+        while attempts < self.repair_attempts:
+            verdict = record.gates.get(self.repair_gate)
+            if verdict is None or not repairable(verdict, missing_crates=self.repair_missing_crates):
+                break
             attempts += 1
             summary.repairs_tried += 1
             try:
-                repaired = await self.generator.repair(spec, record, record.gates[gate.name])
+                repaired = await self.generator.repair(item, record, verdict)
             except GenerationError as exc:
                 record.meta.setdefault("repair_errors", []).append(str(exc))
                 break
-            record = repaired.with_gate(await self._gate(gate, repaired, batchers))
-            if record.gates[gate.name].passed:
+            # A new answer: every gate judges it afresh, whatever the order.
+            record = await self._through_gates(repaired, batchers)
+            if record.gate_passed(self.repair_gate):
                 summary.repairs_fixed += 1
+        return record
+
+    async def _through_gates(self, record: Record, batchers: dict[str, GateBatcher]) -> Record:
+        """The gates in order; a record one of them does not pass skips the rest."""
+        for gate in self.gates:
+            blocked = [name for name, r in record.gates.items() if r.verdict != "pass" and name != gate.name]
+            if blocked:
+                break
+            record = record.with_gate(await self._gate(gate, record, batchers))
         return record
 
     # -- bookkeeping --------------------------------------------------------------------------

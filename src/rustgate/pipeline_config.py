@@ -4,25 +4,24 @@ API key or unknown provider fails here, before any work starts). See ``examples/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rustgate.gates.base import Gate
+from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.gates.generate import GenerationSpec, Generator, load_topics, make_specs
-from rustgate.gates.judge import JudgeGate
+from rustgate.gates.registry import GATES
 from rustgate.ledger import Ledger
 from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
-from rustgate.llm.retry import RetryPolicy
+from rustgate.llm.settings import ClientSettings
 from rustgate.records import Crate, Record
+from rustgate.validation import read_toml, validate_as
 
 if TYPE_CHECKING:
     from rustgate.pipeline import Pipeline
 
-Stage = Literal["generate", "compile", "judge"]
-_DEFAULT_ORDER: tuple[Stage, ...] = ("generate", "compile", "judge")
+_DEFAULT_ORDER: tuple[str, ...] = ("generate", "compile", "judge")
 _DEFAULT_CRATES: tuple[Crate, ...] = ("axum", "leptos", "rig")
 
 
@@ -30,14 +29,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelSettings(_Strict):
-    concurrency: int = Field(16, ge=1)
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
-    timeout_s: float = 120.0
-    max_attempts: int = Field(6, ge=1)
+ModelSettings = ClientSettings  # ``[models."provider:name"]``
 
 
 class GenerateSettings(_Strict):
@@ -48,44 +40,52 @@ class GenerateSettings(_Strict):
     topics: dict[str, str] = Field(default_factory=dict, description="crate -> topic file overriding the shipped one")
     temperature: float = 0.7
     max_tokens: int = 4096
-    repair_attempts: int = Field(2, ge=0)
-
-
-class CompileSettings(_Strict):
-    profile: str | None = None
-    jobs: int | None = None
-    timeout_s: float = 60
-    memory_mb: int = 4096
-    use_cache: bool = True
-    method: Literal["replay", "batch"] = "replay"
-
-
-class JudgeSettings(_Strict):
-    model: str
-    threshold: float = Field(7.0, ge=1, le=10)
-    min_scores: dict[str, float] = Field(default_factory=dict)
-    samples: int = Field(1, ge=1)
-    temperature: float | None = None
-    max_tokens: int = 1500
+    repair_attempts: int | None = Field(None, ge=0, description="default: 2 when repair_gate is in order, else 0")
+    repair_gate: str = "compile"
+    repair_missing_crates: bool = False  # a crate the profile lacks is no bug to repair, unless asked
 
 
 class PipelineConfig(_Strict):
     output: str
     input: str | None = None
     ledger: str | None = None
-    order: list[Stage] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
+    order: list[str] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
     max_usd: float | None = Field(None, gt=0)
     max_in_flight: int = Field(256, ge=1)
     generate: GenerateSettings | None = None
-    compile: CompileSettings = Field(default_factory=CompileSettings)
-    judge: JudgeSettings | None = None
+    stages: dict[str, Any] = Field(default_factory=dict)  # gate name -> its settings (tables named in GATES)
     models: dict[str, ModelSettings] = Field(default_factory=dict)
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_tables(cls, data: Any) -> Any:
+        """``[compile]``, ``[judge]`` (any table the gate registry names) become typed gate settings."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        stages = dict(data.pop("stages", None) or {})
+        for name, settings in GATES.items():
+            if name in data:
+                stages[name] = data.pop(name)
+            if isinstance(stages.get(name), dict):
+                stages[name] = settings.model_validate(stages[name])
+        data["stages"] = stages
+        return data
+
+    def gate_settings(self, name: str) -> GateSettings:
+        settings = self.stages.get(name)
+        if settings is None:
+            settings = GATES[name].model_validate({})  # a gate whose settings all have defaults
+        return settings
 
     @model_validator(mode="after")
     def _consistent(self) -> PipelineConfig:
         if len(set(self.order)) != len(self.order):
             raise ValueError("order lists a stage twice")
+        unknown = [s for s in self.order if s != "generate" and s not in GATES]
+        if unknown:
+            raise ValueError(f"unknown stage {unknown[0]!r} in order (known: generate, {', '.join(GATES)})")
         if "generate" in self.order:
             if self.order[0] != "generate":
                 raise ValueError("generate must come first in order")
@@ -95,13 +95,27 @@ class PipelineConfig(_Strict):
                 raise ValueError("give either input (gate existing records) or a generate stage, not both")
         elif self.input is None:
             raise ValueError("without a generate stage, set input = <records.jsonl>")
-        if "judge" in self.order and self.judge is None:
-            raise ValueError("order has judge but there is no [judge] table")
+        for name in self.order:
+            if name in GATES and name not in self.stages:
+                try:
+                    GATES[name].model_validate({})
+                except ValueError as exc:
+                    raise ValueError(f"order has {name} but there is no [{name}] table") from exc
+        repairs = self.generate is not None and self.generate.repair_attempts and "generate" in self.order
+        if repairs and self.generate is not None and self.generate.repair_gate not in self.order:
+            raise ValueError(
+                f"repair_gate {self.generate.repair_gate!r} is not in order: repairs could never run "
+                "(set repair_attempts = 0, or add the gate)"
+            )
         return self
 
 
+class PipelineConfigError(ValueError):
+    """The pipeline config cannot be used; the message names the file and every bad key."""
+
+
 def load_config(path: str | Path) -> PipelineConfig:
-    return PipelineConfig.model_validate(tomlkit.parse(Path(path).read_text(encoding="utf-8")).unwrap())
+    return validate_as(PipelineConfig, read_toml(path, PipelineConfigError), str(path), PipelineConfigError)
 
 
 def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
@@ -110,7 +124,7 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
     base = Path(path).resolve().parent
     config = load_config(path)
     if overrides:
-        config = PipelineConfig.model_validate({**config.model_dump(), **overrides})
+        config = validate_as(PipelineConfig, {**config.model_dump(), **overrides}, str(path), PipelineConfigError)
 
     def resolve(p: str) -> Path:
         return (base / p) if not Path(p).is_absolute() else Path(p)
@@ -122,56 +136,18 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
 
     def client(model: str) -> LLMClient:
         if model not in clients:
-            s = config.models.get(model) or ModelSettings.model_validate({})
-            clients[model] = LLMClient(
-                model,
-                ledger=ledger,
-                base_url=s.base_url,
-                api_key_env=s.api_key_env,
-                concurrency=s.concurrency,
-                requests_per_minute=s.requests_per_minute,
-                tokens_per_minute=s.tokens_per_minute,
-                timeout_s=s.timeout_s,
-                retry=RetryPolicy(max_attempts=s.max_attempts),
-                prices=prices,
-                accounting=accounting,
-            )
+            settings = config.models.get(model) or ClientSettings()
+            clients[model] = settings.client(model, ledger=ledger, prices=prices, accounting=accounting)
         return clients[model]
 
-    gates: list[Gate] = []
-    for stage in config.order:
-        if stage == "compile":
-            from rustgate.gates.compile import CompileGate
-
-            c = config.compile
-            gates.append(
-                CompileGate(
-                    profile=c.profile,
-                    jobs=c.jobs,
-                    timeout_s=c.timeout_s,
-                    memory_mb=c.memory_mb,
-                    ledger=ledger,
-                    use_cache=c.use_cache,
-                )
-            )
-        elif stage == "judge":
-            j = config.judge
-            assert j is not None
-            gates.append(
-                JudgeGate(
-                    client(j.model),
-                    threshold=j.threshold,
-                    min_scores=j.min_scores,
-                    samples=j.samples,
-                    temperature=j.temperature,
-                    max_tokens=j.max_tokens,
-                )
-            )
+    context = StageContext(ledger, client)
+    gates: list[Gate] = [config.gate_settings(name).build(context) for name in config.order if name != "generate"]
 
     generator: Generator | None = None
     specs: list[GenerationSpec] | None = None
     records: list[Record] | None = None
-    repair_attempts = 0
+    repair_attempts: int | None = 0
+    repair_gate, repair_missing_crates = "compile", False
     if config.generate is not None and "generate" in config.order:
         g = config.generate
         generator = Generator(client(g.model), temperature=g.temperature, max_tokens=g.max_tokens)
@@ -179,7 +155,8 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
         for crate in g.crates:
             topic_file = resolve(g.topics[crate]) if crate in g.topics else None
             specs += make_specs(crate, load_topics(crate, topic_file), per_topic=g.per_topic, limit=g.limit)
-        repair_attempts = g.repair_attempts
+        repair_attempts, repair_gate = g.repair_attempts, g.repair_gate
+        repair_missing_crates = g.repair_missing_crates
     else:
         from rustgate.data.jsonl import read_jsonl
 
@@ -198,5 +175,7 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
         records=records,
         accounting=accounting,
         repair_attempts=repair_attempts,
+        repair_gate=repair_gate,
+        repair_missing_crates=repair_missing_crates,
         max_in_flight=config.max_in_flight,
     )

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Crate = Literal["axum", "leptos", "rig", "rust"]
-CRATES: tuple[Crate, ...] = ("axum", "leptos", "rig", "rust")
+# What a record is about: any crate label ("axum", "tokio", "my-sdk"). Which Cargo world it compiles
+# in is a separate question, answered by the profile registry (``rustgate.cargo.templates``).
+Crate = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+# The labels rustgate ships topics, prompts and profiles for.
+CRATES: tuple[str, ...] = ("axum", "leptos", "rig", "rust")
 Role = Literal["system", "user", "assistant"]
 Verdict = Literal["pass", "fail", "rejected", "timeout", "error"]
 VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error")
@@ -42,6 +45,20 @@ class Diagnostic(BaseModel):
         where = f"{self.line}:{self.column}: " if self.line is not None else ""
         code = f"[{self.code}] " if self.code else ""
         return f"{where}{self.level}: {code}{self.message}"
+
+
+class Provenance(BaseModel):
+    """Who wrote a record and what it cost: written by the generator into ``meta["provenance"]``,
+    read by the manifest and the report through ``Record.provenance()`` (one shape for both)."""
+
+    model: str
+    endpoint: str | None = None
+    prompt_hash: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    attempt: int = 0  # 0 for the first answer, n for the n-th repair
+    cost_usd: float = 0.0  # every generation call behind this answer: malformed retries and repairs included
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 class GateResult(BaseModel):
@@ -114,6 +131,16 @@ class Record(BaseModel):
     def answer(self) -> str:
         """The last assistant turn: the markdown answer the gates judge."""
         return next(m.content for m in reversed(self.messages) if m.role == "assistant")
+
+    def provenance(self) -> Provenance | None:
+        """The generator's provenance, when a generator wrote this record."""
+        raw = self.meta.get("provenance")
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return Provenance.model_validate(raw)
+        except ValueError:
+            return None
 
     def with_gate(self, result: GateResult) -> Record:
         """Attach ``result``, bound to this record's content unless it already names what it judged."""

@@ -20,6 +20,7 @@ _KEPT_LEVELS = {"error", "warning", "error: internal compiler error"}
 MAX_DIAGNOSTICS = 50
 MAX_MESSAGE_CHARS = 1000
 MAX_RENDERED_CHARS = 4000
+MAX_TOTAL_CHARS = 64 * 1024  # messages + snippets kept per record; past it, snippets are dropped
 MAX_LINE_CHARS = 1 << 20  # a JSON line longer than this is not parsed at all
 _UNLINKED = re.compile(r"unlinked crate `([A-Za-z_][A-Za-z0-9_]*)`|can't find crate for `([A-Za-z_][A-Za-z0-9_]*)`")
 
@@ -29,6 +30,7 @@ class Parsed:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     omitted: int = 0  # diagnostics beyond MAX_DIAGNOSTICS (or unparseable oversized lines)
     shortened: int = 0  # messages or snippets cut to their cap
+    kept_chars: int = 0
     unlinked_crates: list[str] = field(default_factory=list)  # "use of unresolved ... unlinked crate `x`"
 
     @property
@@ -132,15 +134,21 @@ def parse_rustc_json(lines: Iterable[str], *, file_prefix: str = "") -> Parsed:
         rendered = message.get("rendered")
         if isinstance(rendered, str) and file_prefix:
             rendered = rendered.replace(file_prefix, "")
+        rendered = _cap(rendered if isinstance(rendered, str) else None, MAX_RENDERED_CHARS, parsed)
+        shown = _cap(text, MAX_MESSAGE_CHARS, parsed) or ""
+        if parsed.kept_chars + len(shown) + len(rendered or "") > MAX_TOTAL_CHARS and rendered:
+            rendered = None  # over the record's budget: keep the message, drop the snippet
+            parsed.shortened += 1
+        parsed.kept_chars += len(shown) + len(rendered or "")
         parsed.diagnostics.append(
             Diagnostic(
                 level=level,
                 code=str(code) if code is not None else None,
-                message=_cap(text, MAX_MESSAGE_CHARS, parsed) or "",
+                message=shown,
                 line=line_no,
                 column=column,
                 file=_cap(file_name, 200, parsed),
-                rendered=_cap(rendered if isinstance(rendered, str) else None, MAX_RENDERED_CHARS, parsed),
+                rendered=rendered,
             )
         )
     return parsed

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from rustgate.cargo.diagnostics import Parsed, errors_first, parse_rustc_json, split_lines
+from rustgate.cargo.diagnostics import MAX_DIAGNOSTICS, Parsed, errors_first, parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.isolation import LAUNCHER_FAILED, Isolation
 from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
@@ -283,7 +283,7 @@ def check_replay(
             diagnostics += outcome.diagnostics
             if outcome.verdict != "pass":
                 break
-        outcome.diagnostics = errors_first(diagnostics)
+        outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
         outcome.duration_s = time.monotonic() - started
         if outcome.verdict == "pass":
             orphans = [p for p in source.given_sources() if p not in read]

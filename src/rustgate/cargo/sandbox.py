@@ -45,13 +45,18 @@ class SandboxResult:
 
     @property
     def signal(self) -> int | None:
-        """The signal that ended the process, if one did (and not our own timeout kill)."""
-        return -self.returncode if self.returncode < 0 else None
+        """The signal that ended the process, if one did (and not our own timeout kill).
+
+        A wrapper (bubblewrap) reports its child's death by signal N as exit code 128 + N.
+        """
+        if self.returncode < 0:
+            return -self.returncode
+        return self.returncode - 128 if 128 < self.returncode < 128 + 32 else None
 
     @property
     def out_of_memory(self) -> bool:
         text = self.stderr[-4000:]
-        return "memory allocation of" in text or "failed to allocate" in text or self.returncode == -signal.SIGABRT
+        return "memory allocation of" in text or "failed to allocate" in text or self.signal == signal.SIGABRT
 
 
 def which(tool: str) -> str | None:

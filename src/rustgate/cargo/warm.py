@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rustgate.atomic import atomic_write_json, atomic_write_text
 from rustgate.cargo.templates import Profile, profile_from_texts
 from rustgate.cargo.toolchain import Toolchain
-from rustgate.data.atomic import atomic_write_text
 from rustgate.paths import cache_dir
 
 PROBE_CRATE = "rustgate_probe"
@@ -210,9 +210,7 @@ def _warm_locked(
         "fingerprint": profile.fingerprint,
         "warmed_at": time.time(),
     }
-    tmp = _state_file(root).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, _state_file(root))
+    atomic_write_json(_state_file(root), state)
     warm = load_warm(profile, toolchain, base)
     if warm is None:
         raise WarmError(f"warm-up of profile {profile.name!r} left an incomplete state in {root}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
-EXIT_OK, EXIT_INPUT_ERRORS, EXIT_CONFIG = 0, 1, 2
+from rustgate.records import Record
+
+EXIT_OK, EXIT_INPUT_ERRORS, EXIT_CONFIG, EXIT_EMPTY = 0, 1, 2, 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,24 +18,64 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("config", metavar="CONFIG", help="build config (TOML, see examples/build.toml)")
     parser.add_argument("-o", "--output", metavar="DIR", help="dataset folder (default: the config's output)")
     parser.add_argument("--strict", action="store_true", help="exit non-zero when any input row was unreadable")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write the dataset files into an existing folder that is not an earlier dataset "
+        "(other files there are left alone; inputs are never overwritten)",
+    )
     parser.set_defaults(func=run)
+
+
+def regate_with_ledger(ledger_path: Path | None) -> Callable[[list[Record], list[str]], list[Record]]:
+    """The ``regate`` step of ``assemble``: the compile gate, through the ledger, on records whose
+    compile verdict is missing or no longer matches their content."""
+
+    def regate(records: list[Record], gates: list[str]) -> list[Record]:
+        if "compile" not in gates:
+            return records
+        todo = [i for i, r in enumerate(records) if "compile" not in r.gates or "compile" in r.stale_gates()]
+        if not todo:
+            return records
+        from rustgate.gates.compile import CompileGate
+        from rustgate.ledger import Ledger
+
+        print(f"rustgate build: compile-checking {len(todo)} record(s) without a current verdict", file=sys.stderr)
+        with Ledger(ledger_path) as ledger:
+            results = CompileGate(ledger=ledger).check([records[i] for i in todo])
+        out = list(records)
+        for index, result in zip(todo, results, strict=True):
+            out[index] = out[index].with_gate(result)
+        return out
+
+    return regate
 
 
 def run(args: argparse.Namespace) -> int:
     from rustgate.data.assemble import assemble, write_dataset
     from rustgate.data.config import ConfigError, load_config
+    from rustgate.data.output_dir import OutputRefused
 
     try:
         config = load_config(args.config)
-        result = assemble(config)
+        result = assemble(config, regate_with_ledger(config.ledger) if config.gate_missing else None)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"rustgate build: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     for error in result.errors:
         print(f"{error}", file=sys.stderr)
-    folder = write_dataset(result, config, Path(args.output) if args.output else None)
     by_stage = Counter(d.stage for d in result.drops)
     dropped = ", ".join(f"{stage} {count}" for stage, count in by_stage.most_common()) or "none"
+    if not result.train and not result.test:
+        print(f"rustgate build: nothing to write: every record was dropped ({dropped})", file=sys.stderr)
+        for drop in result.drops[:10]:
+            print(f"  {drop.id}: {drop.stage}: {drop.reason}", file=sys.stderr)
+        return EXIT_EMPTY
+    try:
+        folder = write_dataset(result, config, Path(args.output) if args.output else None, force=args.force)
+    except (OutputRefused, OSError) as exc:
+        print(f"rustgate build: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"wrote {folder}: train {len(result.train)}, test {len(result.test)}; dropped: {dropped}")
     for crate, (want, have) in result.shortfall.items():
         print(f"  {crate}: target {want}, only {have} available", file=sys.stderr)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from rustgate.cargo.isolation import CHOICES, UNSAFE_WARNING, IsolationError, requested_backend
-from rustgate.cargo.templates import TemplateError, load_profiles
+from rustgate.atomic import atomic_write_json
+from rustgate.cargo.isolation import UNSAFE_WARNING, IsolationError, requested_backend
+from rustgate.cli.gate_args import add_compile_arguments, compile_settings
 from rustgate.cli.progress import Reporter
-from rustgate.data.atomic import atomic_write_json
 from rustgate.data.jsonl import read_many
 from rustgate.display import one_line
-from rustgate.gates.compile import CompileGate
+from rustgate.gates.base import StageContext
 from rustgate.ledger import Ledger
 from rustgate.records import GateResult, Record
 from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
@@ -28,28 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="compile-check the answers in JSONL datasets")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="JSONL files of canonical records")
     parser.add_argument("--report-json", metavar="OUT", help="write per-record verdicts and a summary here")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
     parser.add_argument(
-        "--profile", metavar="NAME", help="force one profile for every record (names: `rustgate templates`)"
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write every record with its compile verdict here (.jsonl or .parquet): the input of `rustgate build`",
     )
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
-    parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
-    parser.add_argument(
-        "--sandbox",
-        choices=CHOICES,
-        default=None,
-        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: bubblewrap, else namespaces; "
-        "'none' compiles untrusted code without isolation)",
-    )
-    parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+    add_compile_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update the ledger")
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs is not None and args.jobs < 1:
-        print("rustgate check: --jobs must be at least 1", file=sys.stderr)
+    try:
+        settings = compile_settings(args, use_cache=not args.no_cache)
+    except ValueError as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if args.output and any(Path(args.output).resolve() == Path(p).resolve() for p in args.paths):
+        print(f"rustgate check: --output {args.output} is an input: write the gated records elsewhere", file=sys.stderr)
         return EXIT_INPUT
     try:
         loaded = read_many(args.paths)
@@ -59,15 +58,6 @@ def run(args: argparse.Namespace) -> int:
     for error in loaded.errors:
         print(f"{error}", file=sys.stderr)
     records = [item.record for item in loaded.records]
-    if args.profile is not None:
-        try:
-            known = load_profiles()
-        except TemplateError as exc:
-            print(f"rustgate check: error: {exc}", file=sys.stderr)
-            return EXIT_INPUT
-        if args.profile not in known:
-            print(f"rustgate check: unknown profile {args.profile!r}; known: {', '.join(known)}", file=sys.stderr)
-            return EXIT_INPUT
     try:
         if requested_backend(args.sandbox) == "none":
             print(f"rustgate check: WARNING: {UNSAFE_WARNING}", file=sys.stderr)
@@ -75,16 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rustgate check: {exc}", file=sys.stderr)
         return EXIT_INPUT
     ledger = None if args.no_cache else Ledger(args.ledger) if args.ledger else Ledger()
-    gate = CompileGate(
-        profile=args.profile,
-        jobs=args.jobs,
-        timeout_s=args.timeout,
-        memory_mb=args.memory_mb,
-        ledger=ledger,
-        use_cache=not args.no_cache,
-        method=args.method,
-        sandbox=args.sandbox,
-    )
+    gate = settings.build(StageContext(ledger))
     started = time.monotonic()
     with Reporter("check", len(records)) as reporter:
         results = gate.check(records, on_result=lambda i, r: reporter.advance(f"{records[i].id}: {r.verdict}"))
@@ -96,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
     print_summary(gated, summary)
     if args.report_json:
         atomic_write_json(args.report_json, {"records": [report_row(r) for r in gated], "summary": summary})
+    if args.output:
+        from rustgate.data.formats import write_records
+
+        write_records(args.output, gated, with_gates=True)
+        print(f"wrote {len(gated)} gated records to {args.output}", file=sys.stderr)
     if ledger is not None:
         ledger.close()
     if loaded.errors:

@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "rustgate.cli.verify",
     "rustgate.cli.report",
     "rustgate.cli.import_",
+    "rustgate.cli.eval",
 )
 
 EXIT_USAGE = 2

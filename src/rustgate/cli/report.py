@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.data.report import load_gated, summary_markdown, write_report
+    from rustgate.data.report import load_funnel, load_gated, summary_markdown, write_report
 
     try:
         records, errors = load_gated(args.paths)
@@ -27,17 +27,18 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     for error in errors:
         print(f"{error}", file=sys.stderr)
+    funnel = load_funnel(args.paths)
     if args.markdown_only:
-        print(summary_markdown(records))
+        print(summary_markdown(records, funnel))
         return EXIT_OK
     try:
-        page = write_report(records, Path(args.out))
+        page = write_report(records, Path(args.out), funnel)
     except ImportError:
         print(
             "rustgate report: charts need matplotlib: pip install 'rustgate[report]' (or use --markdown-only)",
             file=sys.stderr,
         )
         return EXIT_INPUT
-    print(summary_markdown(records))
+    print(summary_markdown(records, funnel))
     print(f"\nwrote {page}")
     return EXIT_OK

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_FINDINGS = 0, 1
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,10 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rustgate.cli.gate_args import add_compile_arguments
+
     parser.add_argument("paths", nargs="*", metavar="PATH", help="JSONL / Parquet files (pre-commit passes them)")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: all cores)")
-    parser.add_argument("--profile", choices=["axum", "leptos", "rig", "rust"], help="force one profile")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample compile time limit")
+    add_compile_arguments(parser)
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
     parser.add_argument(
         "--judge",
@@ -47,22 +47,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rustgate.cli.gate_args import compile_settings
+    from rustgate.gates.judge import JudgeSettings
     from rustgate.hook import validate
     from rustgate.ledger import Ledger
 
     if not args.paths:
         return EXIT_OK
+    try:
+        settings = compile_settings(args)
+        judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold) if args.judge else None
+    except ValueError as exc:
+        print(f"rustgate validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     started = time.monotonic()
     with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
         outcome = validate(
-            args.paths,
-            ledger=ledger,
-            jobs=args.jobs,
-            timeout_s=args.timeout,
-            profile=args.profile,
-            judge_model=args.judge,
-            judge_threshold=args.judge_threshold,
-            judge_base_url=args.judge_base_url,
+            args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
         )
     for finding in outcome.findings:
         print(finding)

@@ -16,10 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.data.manifest import verify_dataset
+    from rustgate.data.manifest import load_manifest, verify_dataset
+    from rustgate.data.signing import KEY_ENV, signing_key
 
     try:
         problems = verify_dataset(args.folder)
+        signed = "signature" in load_manifest(args.folder)
     except (OSError, ValueError, json.JSONDecodeError) as exc:
         print(f"rustgate verify: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -29,4 +31,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"rustgate verify: {len(problems)} problem(s) in {args.folder}", file=sys.stderr)
         return EXIT_TAMPERED
     print(f"{args.folder}: every record matches the manifest")
+    if signing_key() is not None:
+        print(f"{args.folder}: the manifest's signature is valid")
+    else:
+        state = "signed, but not checked" if signed else "not signed"
+        print(
+            f"{args.folder}: note: the manifest is {state}: without {KEY_ENV} this proves no accidental edit, "
+            "not the absence of a forgery (docs/datasets.md)",
+            file=sys.stderr,
+        )
     return EXIT_OK

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from rustgate.records import Crate
+from rustgate.validation import read_toml, validate_as
 
 
 class ConfigError(ValueError):
@@ -55,7 +55,7 @@ class Sizing(BaseModel):
         return None
 
 
-def _apportion(ratios: dict[Crate, float], total: int) -> dict[str, int]:
+def _apportion(ratios: dict[str, float], total: int) -> dict[str, int]:
     """Largest-remainder rounding, so the counts add up to ``total`` exactly."""
     raw: dict[str, float] = {str(k): v * total for k, v in ratios.items()}
     counts: dict[str, int] = {k: int(v) for k, v in raw.items()}
@@ -80,6 +80,8 @@ class Decontam(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     eval_prompts: list[Path] = Field(default_factory=list)
+    # The shipped eval suites (rustgate.eval) are always excluded unless this is turned off.
+    shipped_suites: bool = True
     ngram: int = Field(default=10, ge=3)
     min_shared: int = Field(default=1, ge=1)
 
@@ -98,8 +100,12 @@ class BuildConfig(BaseModel):
     inputs: list[Path] = Field(min_length=1)
     replay: list[Path] = Field(default_factory=list)
     output: Path = Path("dataset")
-    required_gates: list[str] = Field(default_factory=lambda: ["compile"])
+    required_gates: list[str] = Field(default_factory=lambda: ["compile"], min_length=1)
     replay_required_gates: list[str] = Field(default_factory=list)
+    # Gates build may run itself on records whose verdict is missing or stale ("compile" only:
+    # answers are compiled through the ledger, so unchanged code costs nothing).
+    gate_missing: list[Literal["compile"]] = Field(default_factory=list)
+    ledger: Path | None = None
     seed: int = 0
     sizing: Sizing = Field(default_factory=Sizing)
     dedupe: Dedupe = Field(default_factory=Dedupe)
@@ -118,6 +124,7 @@ class BuildConfig(BaseModel):
                 "inputs": [fix(p) for p in self.inputs],
                 "replay": [fix(p) for p in self.replay],
                 "output": fix(self.output),
+                "ledger": fix(self.ledger) if self.ledger is not None else None,
                 "decontam": self.decontam.model_copy(
                     update={"eval_prompts": [fix(p) for p in self.decontam.eval_prompts]}
                 ),
@@ -138,22 +145,13 @@ class BuildConfig(BaseModel):
         dumped["inputs"] = [rel(p) for p in dumped["inputs"]]
         dumped["replay"] = [rel(p) for p in dumped["replay"]]
         dumped["output"] = rel(dumped["output"])
+        if dumped.get("ledger"):
+            dumped["ledger"] = rel(dumped["ledger"])
         dumped["decontam"]["eval_prompts"] = [rel(p) for p in dumped["decontam"]["eval_prompts"]]
         return dumped
 
 
 def load_config(path: str | Path) -> BuildConfig:
-    source = Path(path)
-    try:
-        doc = tomlkit.parse(source.read_text(encoding="utf-8")).unwrap()
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from exc
-    except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    body = doc.get("build", doc)
-    try:
-        config = BuildConfig.model_validate(body)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
-    return config.resolved(source.parent.resolve())
+    doc = read_toml(path, ConfigError)
+    config = validate_as(BuildConfig, doc.get("build", doc), str(path), ConfigError)
+    return config.resolved(Path(path).parent.resolve())

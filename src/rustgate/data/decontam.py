@@ -4,6 +4,9 @@ Word n-grams (lower-cased, punctuation split off) of each eval prompt are indexe
 whose prompt or code shares ``min_shared`` of them is dropped, so the benchmark measures what the
 model learned rather than what it memorised. An eval prompt shorter than ``n`` words is indexed
 whole, so short prompts are not silently exempt.
+
+The prompts of rustgate's shipped eval suites (``rustgate.eval.suites``) are always included
+unless ``shipped=False``, so a dataset never trains on the benchmark that will grade it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rustgate.data.dedupe import Drop, code_of
+from rustgate.eval.suites import shipped_suite_paths
 from rustgate.records import Record
 
 _WORD = re.compile(r"\w+|[^\w\s]")
@@ -30,10 +34,11 @@ def ngrams(seq: Sequence[str], n: int) -> set[NGram]:
     return {tuple(seq[i : i + n]) for i in range(len(seq) - n + 1)}
 
 
-def load_eval_prompts(paths: Iterable[str | Path]) -> list[str]:
-    """Prompts from JSONL (``prompt``/``instruction``/``question`` or the last user message) or text."""
+def load_eval_prompts(paths: Iterable[str | Path], *, shipped: bool = True) -> list[str]:
+    """Prompts from JSONL (``prompt``/``instruction``/``question`` or the last user message) or text,
+    plus (``shipped``) those of the shipped eval suites; each distinct prompt once."""
     prompts: list[str] = []
-    for path in paths:
+    for path in [*(shipped_suite_paths() if shipped else []), *paths]:
         text = Path(path).read_text(encoding="utf-8")
         if Path(path).suffix not in {".jsonl", ".json", ".ndjson"}:
             prompts += [block.strip() for block in text.split("\n\n") if block.strip()]
@@ -49,7 +54,7 @@ def load_eval_prompts(paths: Iterable[str | Path]) -> list[str]:
             if prompt is None:
                 raise ValueError(f"{path}:{number}: no prompt/instruction/question/user message")
             prompts.append(prompt)
-    return prompts
+    return list(dict.fromkeys(prompts))
 
 
 def _prompt_of(row: object) -> str | None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rustgate.markdown import code_blocks
 from rustgate.records import Record
 
-_BLOCK = re.compile(r"^[ \t]{0,3}(?:```|~~~)[ \t]*(?:rust|rs)?[^\n]*\n(.*?)^[ \t]{0,3}(?:```|~~~)", re.M | re.S)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -27,8 +27,8 @@ _MASK = np.uint64(0xFFFFFFFF)
 
 def code_of(record: Record) -> str:
     """The fenced code of the answer, or the whole answer when it has no fence."""
-    blocks = _BLOCK.findall(record.answer)
-    return "\n".join(blocks) if blocks else record.answer
+    blocks = code_blocks(record.answer)
+    return "\n".join(b.body for b in blocks) if blocks else record.answer
 
 
 def normalise_code(text: str) -> str:

@@ -9,15 +9,13 @@ so the pre-commit hook on JSONL files starts fast.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from rustgate.data.atomic import atomic_write_jsonl
+from rustgate.atomic import atomic_open, atomic_write_jsonl
 from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, iter_lines, parse_row
+from rustgate.data.output_dir import place_folder
 from rustgate.records import Record
 
 Format = Literal["jsonl", "parquet", "hf"]
@@ -137,28 +135,24 @@ def write_records(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema()), tmp)
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_open(target, "wb") as handle:
+            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema()), handle)
         return len(rows)
     import datasets
     from datasets import Dataset
 
     datasets.disable_progress_bars()
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        Dataset.from_list(rows, features=_hf_features()).save_to_disk(str(staging / "data"))
-        old = staging / "old"
-        if target.exists():
-            os.replace(target, old)  # same filesystem: a rename, never a half-deleted folder
-        os.replace(staging / "data", target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    table = Dataset.from_list(rows, features=_hf_features())
+    # An existing folder is replaced only when it is an earlier `save_to_disk` folder and nothing else.
+    place_folder(target, lambda staging: table.save_to_disk(str(staging)), marker="state.json",
+                 known=_hf_files, what="datasets folder")  # fmt: skip
     return len(rows)
+
+
+def _hf_files(folder: Path) -> set[str]:
+    names = {p.name for p in folder.iterdir()}
+    meta = {"state.json", "dataset_info.json"}
+    return {n for n in names if n in meta or (n.startswith("data-") and n.endswith(".arrow"))}
 
 
 def _arrow_schema() -> Any:

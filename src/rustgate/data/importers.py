@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from rustgate.data.formats import iter_raw_rows
 from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, parse_row
+from rustgate.markdown import code_blocks
 from rustgate.records import CRATES
 
 Shape = Literal["strandset", "alpaca", "auto"]
 _FENCE = "```"
 _CODE_FIELD = re.compile(r"(^|_)(code|snippet|implementation|solution|test|fixed|refactored|optimized)($|_)")
-_FENCED = re.compile(r"^\s*(```|~~~)", re.M)
 
 
 def _as_fields(text: Any) -> dict[str, Any] | None:
@@ -42,7 +42,7 @@ def _as_fields(text: Any) -> dict[str, Any] | None:
 
 def _render_field(key: str, value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2)
-    if _CODE_FIELD.search(key.lower()) and not _FENCED.search(text):
+    if _CODE_FIELD.search(key.lower()) and not code_blocks(text):
         text = f"{_FENCE}rust\n{text.strip()}\n{_FENCE}"
     return text.strip()
 

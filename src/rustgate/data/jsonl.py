@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from rustgate.display import one_line
 from rustgate.records import Record
+from rustgate.validation import format_validation_error
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,6 @@ class ReadResult:
         self.errors.extend(other.errors)
 
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "record"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
     try:
         text = raw.decode("utf-8")
@@ -73,7 +66,7 @@ def parse_row(obj: object, file: str, line: int) -> LoadedRecord | InputError:
     try:
         record = Record.model_validate(obj)
     except ValidationError as exc:
-        return InputError(file, line, rid_text, _validation_message(exc))
+        return InputError(file, line, rid_text, format_validation_error(exc))
     return LoadedRecord(record, file, line)
 
 

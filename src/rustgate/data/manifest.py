@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
+from rustgate.data.signing import signature_problem, signing_key
 from rustgate.display import one_line
 from rustgate.records import GateResult, Record
 
@@ -30,14 +31,23 @@ def gate_entry(result: GateResult) -> dict[str, Any]:
     return entry
 
 
-def record_entry(record: Record, split: str) -> dict[str, Any]:
-    return {
+def record_entry(record: Record, split: str, *, replay: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "id": record.id,
         "split": split,
         "crate": record.crate or "rust",
         "content_hash": record.content_hash(),
         "gates": {name: gate_entry(result) for name, result in sorted(record.gates.items())},
     }
+    if replay:
+        entry["replay"] = True  # held to replay_required_gates, not required_gates
+    return entry
+
+
+def required_for(manifest: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
+    """The gates the build required of this record (replay records have their own list)."""
+    key = "replay_required_gates" if entry.get("replay") else "required_gates"
+    return [str(g) for g in manifest.get(key, [])]
 
 
 def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[str]]:
@@ -54,12 +64,10 @@ def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[
                 models.add(str(result.details["model"]))
             if result.gate == "judge" and ":" in result.version:
                 prompt_hashes.add(result.version.split(":", 1)[1])
-        meta_model = record.meta.get("model") or (record.meta.get("generator") or {}).get("model")
-        if isinstance(meta_model, str):
-            models.add(meta_model)
-        meta_hash = record.meta.get("prompt_hash")
-        if isinstance(meta_hash, str):
-            prompt_hashes.add(meta_hash)
+        provenance = record.provenance()
+        if provenance is not None:
+            models.add(provenance.model)
+            prompt_hashes.add(provenance.prompt_hash)
     toolchain = toolchains.most_common(1)[0][0] if toolchains else None
     return toolchain, sorted(models), sorted(prompt_hashes)
 
@@ -82,6 +90,8 @@ def build_manifest(
     required_gates: Sequence[str],
     config: Mapping[str, Any],
     pins: Mapping[str, Mapping[str, str]] | None = None,
+    replay_ids: frozenset[str] = frozenset(),
+    replay_required_gates: Sequence[str] = (),
 ) -> dict[str, Any]:
     everything = [r for records in splits.values() for r in records]
     toolchain, models, prompt_hashes = _provenance(everything)
@@ -89,13 +99,14 @@ def build_manifest(
         "format": FORMAT,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "required_gates": list(required_gates),
+        "replay_required_gates": list(replay_required_gates),
         "toolchain": toolchain,
         "pins": {k: dict(v) for k, v in (pins if pins is not None else crate_pins()).items()},
         "models": models,
         "prompt_hashes": prompt_hashes,
         "config": dict(config),
         "splits": {name: {"file": f"{name}.jsonl", "count": len(rs)} for name, rs in splits.items()},
-        "records": [record_entry(r, name) for name, rs in splits.items() for r in rs],
+        "records": [record_entry(r, name, replay=r.id in replay_ids) for name, rs in splits.items() for r in rs],
     }
 
 
@@ -105,7 +116,7 @@ class Problem:
 
     where: str
     record_id: str
-    kind: str  # "edited", "added", "missing", "moved", "gates", "count", "input"
+    kind: str  # "edited", "added", "missing", "moved", "gates", "stale", "count", "input", "signature"
     message: str
 
     def __str__(self) -> str:
@@ -140,6 +151,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
     """Read every split file once and compare it with ``manifest.json`` (trainer and ``verify`` share this)."""
     root = Path(folder)
     check = FolderCheck(load_manifest(root))
+    key = signing_key()
+    if key is not None:
+        wrong = signature_problem(check.manifest, key)
+        if wrong:
+            check.problems.append(Problem(str(root / MANIFEST), "-", "signature", wrong))
     seen: set[str] = set()
     problems = check.problems
     for split, info in check.manifest.get("splits", {}).items():
@@ -173,6 +189,11 @@ def check_folder(folder: str | Path) -> FolderCheck:
             actual = {name: gate_entry(result) for name, result in record.gates.items()}
             if actual != entry.get("gates", {}):
                 problems.append(Problem(where, record.id, "gates", "gate verdicts differ from the manifest"))
+            stale = record.stale_gates()
+            if stale:
+                problems.append(
+                    Problem(where, record.id, "stale", f"the {', '.join(stale)} verdict(s) were given to other content")
+                )
     for rid, entry in check._listed.items():
         if rid not in seen:
             problems.append(Problem(str(root), rid, "missing", f"listed under {entry.get('split')!r} but not found"))

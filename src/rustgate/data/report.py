@@ -7,13 +7,16 @@ the markdown summary needs nothing beyond rustgate itself.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import statistics
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rustgate.data.atomic import atomic_open, atomic_write_text
+from rustgate.atomic import atomic_open, atomic_write_text
 from rustgate.data.formats import read_all
 from rustgate.data.jsonl import InputError
 from rustgate.records import Record
@@ -32,6 +35,57 @@ def load_gated(paths: Sequence[str | Path]) -> tuple[list[Record], list[InputErr
     return [item.record for item in read.records], read.errors
 
 
+def load_funnel(paths: Sequence[str | Path]) -> list[tuple[str, int]] | None:
+    """The build's funnel from a dataset folder's manifest (the records it kept cannot show it)."""
+    for path in map(Path, paths):
+        manifest = path / "manifest.json"
+        if path.is_dir() and manifest.is_file():
+            try:
+                stages = json.loads(manifest.read_text(encoding="utf-8")).get("funnel") or []
+                return [(str(s["stage"]), int(s["records"])) for s in stages]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                return None
+    return None
+
+
+def funnel_of(records: Sequence[Record]) -> list[tuple[str, int]]:
+    """inputs -> each gate passed in turn (for exactly the content held) -> kept."""
+    stages = [("inputs", len(records))]
+    passing = list(records)
+    for gate in gate_names(records):
+        passing = [r for r in passing if r.gate_passed(gate)]
+        stages.append((f"{gate} pass", len(passing)))
+    return stages
+
+
+def judge_threshold(records: Sequence[Record]) -> float | None:
+    for record in records:
+        judge = record.gates.get("judge")
+        if judge is not None and isinstance(judge.details.get("threshold"), int | float):
+            return float(judge.details["threshold"])
+    return None
+
+
+@functools.lru_cache(maxsize=128)
+def explain(code: str) -> str:
+    """What a rustc error code means: the first line of ``rustc --explain`` ("" without rustc)."""
+    if not code.startswith("E") or not code[1:].isdigit():
+        return ""
+    try:
+        done = subprocess.run(["rustc", "--explain", code], capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    paragraph: list[str] = []
+    for line in done.stdout.splitlines():
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        paragraph.append(line.strip())
+    text = " ".join(paragraph).rstrip(":")
+    return text if len(text) <= 160 else text[:157].rsplit(" ", 1)[0] + "..."
+
+
 def gate_names(records: Sequence[Record]) -> list[str]:
     order = {"compile": 0, "judge": 1}
     return sorted({g for r in records for g in r.gates}, key=lambda g: (order.get(g, 9), g))
@@ -47,10 +101,11 @@ def judge_scores(records: Sequence[Record]) -> dict[str, list[float]]:
 
 
 def record_cost(record: Record) -> float:
-    """What a record cost in API calls: generation (``meta.cost_usd``) plus the judge's samples."""
-    cost = float(record.meta.get("cost_usd", 0.0) or 0.0)
+    """What a record cost in API calls: its generation (every attempt, ``Record.provenance()``)
+    plus each judge sample's calls (``details.samples[].cost_usd``, malformed retries included)."""
+    provenance = record.provenance()
+    cost = provenance.cost_usd if provenance is not None else 0.0
     for result in record.gates.values():
-        cost += float(result.details.get("cost_usd", 0.0) or 0.0)
         for sample in result.details.get("samples", []) or []:
             if isinstance(sample, dict):
                 cost += float(sample.get("cost_usd", 0.0) or 0.0)
@@ -68,8 +123,10 @@ def costs(records: Sequence[Record]) -> dict[str, Any]:
     }
 
 
-def summary_markdown(records: Sequence[Record]) -> str:
+def summary_markdown(records: Sequence[Record], funnel: list[tuple[str, int]] | None = None) -> str:
     lines = [f"## rustgate report: {len(records)} records", ""]
+    stages = funnel or funnel_of(records)
+    lines += ["funnel: " + " -> ".join(f"{stage} {count}" for stage, count in stages), ""]
     for gate in gate_names(records):
         table = verdicts_by_crate(records, gate)
         lines += [
@@ -87,7 +144,9 @@ def summary_markdown(records: Sequence[Record]) -> str:
         lines.append("")
     codes = top_error_codes(records)
     if codes:
-        lines += ["top rustc error codes: " + ", ".join(f"{c} x{n}" for c, n in codes), ""]
+        lines += ["| rustc error code | records | what it means |", "|---|---|---|"]
+        lines += [f"| {c} | {n} | {explain(c)} |" for c, n in codes]
+        lines.append("")
     cost = costs(records)
     per = f"${cost['per_accepted_usd']:.4f}" if cost["per_accepted_usd"] is not None else "n/a"
     lines.append(f"cost: ${cost['total_usd']:.4f} total, {cost['accepted']} accepted, {per} per accepted sample")
@@ -99,7 +158,9 @@ def _save(fig: Any, path: Path) -> None:
         fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
 
 
-def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
+def draw_charts(
+    records: Sequence[Record], out: Path, funnel: list[tuple[str, int]] | None = None
+) -> list[tuple[str, str]]:
     """(title, file name) of each chart written under ``out``."""
     import matplotlib
 
@@ -108,6 +169,18 @@ def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
     from matplotlib.ticker import MaxNLocator
 
     charts: list[tuple[str, str]] = []
+    stages = funnel or funnel_of(records)
+    if stages:
+        fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * len(stages)))
+        labels = [s for s, _ in reversed(stages)]
+        counts = [n for _, n in reversed(stages)]
+        bars = ax.barh(labels, counts, color="#4c72b0")
+        ax.bar_label(bars, labels=[str(n) for n in counts], padding=3)
+        ax.set_xlabel("records")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _save(fig, out / "funnel.png")
+        plt.close(fig)
+        charts.append(("Funnel: what each stage kept", "funnel.png"))
     gates = gate_names(records)
     crates = sorted({crate_of(r) for r in records})
     if gates and crates:
@@ -116,7 +189,9 @@ def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
         for i, gate in enumerate(gates):
             table = verdicts_by_crate(records, gate)
             rates = [table.get(c, {}).get("pass_rate", 0.0) * 100 for c in crates]
-            ax.bar([x + i * width for x in range(len(crates))], rates, width, label=gate)
+            bars = ax.bar([x + i * width for x in range(len(crates))], rates, width, label=gate)
+            shown = [f"{table.get(c, {}).get('pass', 0)}/{table.get(c, {}).get('total', 0)}" for c in crates]
+            ax.bar_label(bars, labels=shown, fontsize=7, padding=2)
         ax.set_xticks([x + width * (len(gates) - 1) / 2 for x in range(len(crates))], crates)
         ax.set_ylabel("pass rate (%)")
         ax.set_ylim(0, 100)
@@ -126,9 +201,13 @@ def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
         charts.append(("Pass rate per crate per gate", "pass_rates.png"))
     scores = judge_scores(records)
     if scores:
+        threshold = judge_threshold(records)
         fig, axes = plt.subplots(1, len(scores), figsize=(3 * len(scores), 2.8), squeeze=False)
         for ax, (dim, values) in zip(axes[0], sorted(scores.items()), strict=True):
             ax.hist(values, bins=[b + 0.5 for b in range(0, 11)])
+            if threshold is not None:
+                ax.axvline(threshold, color="#c44e52", linestyle="--", label=f"pass mark {threshold:g} (mean)")
+                ax.legend(fontsize=7)
             ax.set_title(dim)
             ax.set_xlim(0.5, 10.5)
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -147,11 +226,11 @@ def draw_charts(records: Sequence[Record], out: Path) -> list[tuple[str, str]]:
     return charts
 
 
-def write_report(records: Sequence[Record], out: Path) -> Path:
+def write_report(records: Sequence[Record], out: Path, funnel: list[tuple[str, int]] | None = None) -> Path:
     """``out/index.html`` with the charts beside it, and ``out/summary.md``."""
     out.mkdir(parents=True, exist_ok=True)
-    charts = draw_charts(records, out)
-    summary = summary_markdown(records)
+    charts = draw_charts(records, out, funnel)
+    summary = summary_markdown(records, funnel)
     atomic_write_text(out / "summary.md", summary + "\n")
     figures = "\n".join(f'<h2>{html.escape(t)}</h2>\n<img src="{f}" alt="{html.escape(t)}">' for t, f in charts)
     page = (

@@ -11,17 +11,19 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from rustgate.cargo.batch import check_batch
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
-from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation, requested_backend
+from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
 from rustgate.cargo.replay import CheckOutcome, check_replay
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile
-from rustgate.gates.base import Gate
+from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.records import Diagnostic, GateResult, Record
 
@@ -147,7 +149,7 @@ class CompileGate(Gate):
             return [r for r in results if r is not None]
         isolation = self.isolation
         if not isolation.isolated:
-            log.warning("compile gate: %s", "no isolation (RUSTGATE_SANDBOX=none)")
+            log.warning("compile gate: %s", UNSAFE_WARNING)
 
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
@@ -306,3 +308,22 @@ class CompileGate(Gate):
 
 def _content_hash(record: Record) -> str:
     return record.content_hash()
+
+
+class CompileSettings(GateSettings):
+    """``[compile]`` in a pipeline config, ``rustgate check``/``validate`` flags, or Python."""
+
+    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache"})
+
+    profile: str | None = None
+    jobs: int | None = Field(default=None, ge=1)
+    timeout_s: float = Field(default=60.0, gt=0)
+    memory_mb: int = Field(default=4096, ge=64)
+    max_output_mb: int = Field(default=64, ge=1)
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024)
+    use_cache: bool = True
+    method: Method = "replay"
+    sandbox: str | None = None
+
+    def build(self, context: StageContext) -> CompileGate:
+        return CompileGate(ledger=context.ledger, **self.model_dump())

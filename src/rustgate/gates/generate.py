@@ -27,7 +27,7 @@ from rustgate.gates.prompts import (
 from rustgate.llm.client import LLMClient
 from rustgate.llm.errors import LLMError
 from rustgate.llm.types import LLMRequest
-from rustgate.records import Crate, Diagnostic, GateResult, Message, Record
+from rustgate.records import Crate, Diagnostic, GateResult, Message, Provenance, Record
 
 # Records under way go first: a repair before a judgement before a fresh generation.
 PRIORITY_REPAIR, PRIORITY_NEW = 0, 2
@@ -101,6 +101,17 @@ class Generator:
         self.max_tokens = max_tokens
         self.malformed_retries = malformed_retries
 
+    def identity(self) -> dict[str, Any]:
+        """What changes the answers: model, endpoint, sampling and the prompt version."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "model": self.client.model_id,
+            "endpoint": self.client.endpoint,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+
     def _conversation(self, spec: GenerationSpec) -> list[Message]:
         user = GENERATOR_USER.format(
             crate=spec.crate, title=spec.topic.title, focus=spec.topic.focus, variant=spec.variant + 1
@@ -111,6 +122,7 @@ class Generator:
         self, spec: GenerationSpec, messages: list[Message], priority: int
     ) -> tuple[GeneratedPair, dict[str, Any]]:
         problems: list[str] = []
+        spent = {"cost_usd": 0.0, "input_tokens": 0, "output_tokens": 0}
         for retry in range(self.malformed_retries + 1):
             request = LLMRequest(
                 system=GENERATOR_SYSTEM.format(pins=pins_text(spec.crate)),
@@ -126,6 +138,10 @@ class Generator:
                 response = await self.client.complete(request, gate=self.name, priority=priority)
             except LLMError as exc:
                 raise GenerationError(f"generator call failed: {exc}") from exc
+            # What this answer cost, the malformed tries before it included (cache hits cost nothing).
+            spent["cost_usd"] += response.cost_usd
+            spent["input_tokens"] += 0 if response.cached else response.reply.input_tokens
+            spent["output_tokens"] += 0 if response.cached else response.reply.output_tokens
             try:
                 if response.data is None:
                     raise ValueError(response.reply.data_error or "no structured output")
@@ -133,7 +149,7 @@ class Generator:
             except (ValidationError, ValueError) as exc:
                 problems.append(str(exc).splitlines()[0])
                 continue
-            return pair, {"cached": response.cached, "cost_usd": response.cost_usd, "retries": retry}
+            return pair, {"cached": response.cached, "retries": retry, **spent}
         raise GenerationError(f"malformed generator output after {self.malformed_retries + 1} tries: {problems[-1]}")
 
     def _record(
@@ -144,20 +160,25 @@ class Generator:
         repairs: list[dict[str, Any]],
         started: float,
         call: dict[str, Any],
+        earlier: Provenance | None = None,
     ) -> Record:
-        provenance = {
-            "model": self.client.model_id,
-            "prompt_hash": GENERATOR_PROMPT_HASH,
-            "params": {"temperature": self.temperature, "max_tokens": self.max_tokens},
-            "attempt": attempt,
-        }
+        provenance = Provenance(
+            model=self.client.model_id,
+            endpoint=self.client.endpoint,
+            prompt_hash=GENERATOR_PROMPT_HASH,
+            params={"temperature": self.temperature, "max_tokens": self.max_tokens},
+            attempt=attempt,
+            cost_usd=(earlier.cost_usd if earlier else 0.0) + call["cost_usd"],
+            input_tokens=(earlier.input_tokens if earlier else 0) + call["input_tokens"],
+            output_tokens=(earlier.output_tokens if earlier else 0) + call["output_tokens"],
+        )
         result = GateResult(
             gate=self.name,
             verdict="pass",
             version=self.version,
             duration_s=time.monotonic() - started,
             cached=bool(call["cached"]),
-            details={**provenance, "retries": call["retries"]},
+            details={"model": provenance.model, "attempt": attempt, "retries": call["retries"]},
         )
         record = Record(
             id=spec.record_id,
@@ -169,7 +190,7 @@ class Generator:
             meta={
                 "topic": spec.topic.id,
                 "variant": spec.variant,
-                "provenance": provenance,
+                "provenance": provenance.model_dump(),
                 "repairs": repairs,
             },
         )
@@ -217,7 +238,7 @@ class Generator:
                 )
             )
         pair, call = await self._ask(spec, messages, PRIORITY_REPAIR)
-        return self._record(spec, pair, attempt, repairs, started, call)
+        return self._record(spec, pair, attempt, repairs, started, call, record.provenance())
 
 
 def _as_submission(instruction: str, answer: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from rustgate.gates.base import Gate
+from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.gates.prompts import (
     DIMENSIONS,
     JUDGE_PROMPT_HASH,
@@ -30,6 +30,7 @@ from rustgate.llm.client import LLMClient
 from rustgate.llm.errors import LLMError
 from rustgate.llm.types import LLMRequest
 from rustgate.records import GateResult, Message, Record, Verdict
+from rustgate.validation import format_validation_error
 
 
 class JudgeScores(BaseModel):
@@ -105,6 +106,20 @@ class JudgeGate(Gate):
         self.max_tokens = max_tokens
         self.malformed_retries = malformed_retries
 
+    def identity(self) -> dict[str, Any]:
+        """What changes a verdict: the model and endpoint, sampling, the prompt version, the pass mark."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "model": self.client.model_id,
+            "endpoint": self.client.endpoint,
+            "threshold": self.threshold,
+            "min_scores": self.min_scores,
+            "samples": self.samples,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return list(await asyncio.gather(*(self.judge(record) for record in records)))
 
@@ -136,17 +151,19 @@ class JudgeGate(Gate):
 
     async def _sample(self, record: Record, sample: int) -> tuple[JudgeOutput, dict[str, Any]]:
         problems: list[str] = []
+        spent = 0.0  # this sample's calls, the malformed ones included: the report sums what was spent
         for retry in range(self.malformed_retries + 1):
             response = await self.client.complete(self.request(record, sample=sample, retry=retry), gate=self.name)
+            spent += response.cost_usd
             if response.data is None:
                 problems.append(response.reply.data_error or "no structured output")
                 continue
             try:
                 parsed = JudgeOutput.model_validate(response.data)
             except ValidationError as exc:
-                problems.append("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+                problems.append(format_validation_error(exc))
                 continue
-            meta = {"retries": retry, "cached": response.cached, "cost_usd": response.cost_usd}
+            meta = {"retries": retry, "cached": response.cached, "cost_usd": spent}
             return parsed, meta
         raise _Malformed(f"malformed judge output after {self.malformed_retries + 1} tries: {problems[-1]}")
 
@@ -183,3 +200,17 @@ class JudgeGate(Gate):
                 "min_scores": self.min_scores,
             },
         )
+
+
+class JudgeSettings(GateSettings):
+    """``[judge]`` in a pipeline config, the hook's ``--judge`` flags, or Python."""
+
+    model: str
+    threshold: float = Field(default=7.0, ge=1, le=10)
+    min_scores: dict[str, float] = Field(default_factory=dict)
+    samples: int = Field(default=1, ge=1)
+    temperature: float | None = None
+    max_tokens: int = Field(default=1500, ge=1)
+
+    def build(self, context: StageContext) -> JudgeGate:
+        return JudgeGate(context.client(self.model), **self.model_dump(exclude={"model"}))

@@ -16,7 +16,7 @@ from rustgate.llm.ratelimit import PrioritySlots, RateLimiter
 from rustgate.llm.retry import RetryPolicy
 from rustgate.llm.types import LLMRequest, LLMResponse, ProviderReply
 
-CACHE_VERSION = "llm-call/1"
+CACHE_VERSION = "llm-call/2"
 
 
 class LLMClient:
@@ -59,8 +59,13 @@ class LLMClient:
     def model_id(self) -> str:
         return self.spec.id
 
+    @property
+    def endpoint(self) -> str:
+        return self.spec.endpoint
+
     def cache_key(self, request: LLMRequest) -> str:
-        return stable_hash(CACHE_VERSION, self.spec.provider, self.spec.model, request.cache_fields())
+        """Provider, model, endpoint and every request field: what decides the reply."""
+        return stable_hash(CACHE_VERSION, self.spec.provider, self.spec.model, self.endpoint, request.cache_fields())
 
     def _slots(self) -> PrioritySlots:
         loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ import asyncio
 import email.utils
 import json
 import os
+import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from rustgate.llm.types import LLMRequest, ProviderReply, inline_schema_of
 
 ProviderName = Literal["anthropic", "openai"]
 _KEY_ENV: dict[str, str] = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+_DEFAULT_ENDPOINTS: dict[str, str] = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
 # Names that mean "an OpenAI-compatible server" (vLLM, Ollama, llama.cpp): need a base_url.
 _COMPATIBLE = {"openai-compatible", "vllm", "ollama", "llamacpp", "llama.cpp"}
 
@@ -41,6 +43,13 @@ class ModelSpec:
     @property
     def id(self) -> str:
         return f"{self.provider}:{self.model}"
+
+    @property
+    def endpoint(self) -> str:
+        """Where calls go: two servers under one model name (a base model and its adapter) differ here."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return _DEFAULT_ENDPOINTS[self.provider]
 
     @classmethod
     def parse(cls, name: str, *, base_url: str | None = None, api_key_env: str | None = None) -> ModelSpec:
@@ -103,6 +112,14 @@ class Provider(ABC):
         """One attempt. Raises ``TransientError`` or ``LLMError``; never retries itself."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def wire_text(text: str) -> str:
+    """Text as JSON over HTTP can carry it: a lone surrogate (not Unicode) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def make_provider(spec: ModelSpec, *, timeout_s: float = 120.0) -> Provider:
     if spec.provider == "anthropic":
         return AnthropicProvider(spec, timeout_s=timeout_s)
@@ -147,10 +164,12 @@ class AnthropicProvider(Provider):
         kwargs: dict[str, Any] = {
             "model": self.spec.model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"],
+            "messages": [
+                {"role": m.role, "content": wire_text(m.content)} for m in request.messages if m.role != "system"
+            ],
         }
         if request.system:
-            kwargs["system"] = request.system
+            kwargs["system"] = wire_text(request.system)
         if request.output is not None:
             kwargs["tools"] = [
                 {
@@ -197,8 +216,8 @@ class OpenAIProvider(Provider):
     async def complete(self, request: LLMRequest) -> ProviderReply:
         messages: list[dict[str, Any]] = []
         if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+            messages.append({"role": "system", "content": wire_text(request.system)})
+        messages += [{"role": m.role, "content": wire_text(m.content)} for m in request.messages]
         kwargs: dict[str, Any] = {
             "model": self.spec.model,
             "messages": messages,

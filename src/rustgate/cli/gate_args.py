@@ -1,0 +1,45 @@
+"""The compile gate's command-line flags, shared by ``check`` and ``validate``: one set of flags,
+one ``CompileSettings`` they become (the same model a pipeline's ``[compile]`` table is)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rustgate.cargo.isolation import CHOICES
+from rustgate.gates.compile import CompileSettings
+
+
+def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=None, help="parallel compilers (default: cores + 1)")
+    parser.add_argument("--profile", default=None, help="force one profile (`rustgate templates` lists them)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-sample wall time (s)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="per-sample address-space limit")
+    parser.add_argument("--max-output-mb", type=int, default=64, help="largest file the compiler may write")
+    parser.add_argument(
+        "--sandbox",
+        choices=CHOICES,
+        default=None,
+        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: bubblewrap, else namespaces; "
+        "'none' compiles untrusted code without isolation)",
+    )
+    parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+
+
+def compile_settings(args: argparse.Namespace, *, use_cache: bool = True) -> CompileSettings:
+    """The flags as settings; raises ``ValueError`` (a usage error) for a value out of range."""
+    from rustgate.cargo.templates import load_profiles
+
+    if args.profile is not None:
+        known = load_profiles()
+        if args.profile not in known:
+            raise ValueError(f"unknown profile {args.profile!r} (known: {', '.join(sorted(known))})")
+    return CompileSettings(
+        profile=args.profile,
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+        memory_mb=args.memory_mb,
+        max_output_mb=args.max_output_mb,
+        use_cache=use_cache,
+        method=args.method,
+        sandbox=args.sandbox,
+    )

@@ -1,0 +1,17 @@
+"""Every gate a config can name, by its settings model.
+
+Adding a gate (a clippy pass, a run tier) is its own module -- a ``Gate`` subclass and a
+``GateSettings`` subclass whose ``build`` makes it -- plus one line here. The pipeline's TOML
+tables, ``order`` and the run id all follow from this table.
+"""
+
+from __future__ import annotations
+
+from rustgate.gates.base import GateSettings
+from rustgate.gates.compile import CompileSettings
+from rustgate.gates.judge import JudgeSettings
+
+GATES: dict[str, type[GateSettings]] = {
+    "compile": CompileSettings,
+    "judge": JudgeSettings,
+}
