@@ -304,9 +304,15 @@ def report(cases: list[Case], verbose: bool) -> None:
                 profile = result.details.get("profile", "?")
                 problem = result.first_problem()[:160]
                 print(f"  {result.verdict:8} {case.name} [{profile}] {error_class(result)}: {problem}")
-    failing = [c for c in cases if c.result is not None and c.result.verdict != "pass"]
-    classes = Counter(_coarse(error_class(c.result)) for c in failing if c.result is not None)
+    failing = [c.result for c in cases if c.result is not None and c.result.verdict != "pass"]
+    classes = Counter(_coarse(error_class(r)) for r in failing)
     print("not passing, by class: " + (", ".join(f"{k} {v}" for k, v in classes.most_common()) or "none"))
+    api = [r for r in failing if r.verdict == "fail"]
+    named = sum(bool(_FRAMEWORK_PATH.search(r.first_problem())) for r in api)
+    print(f"compiler errors: {len(api)}, of which {named} name a framework path (axum, leptos, rig, hyper, tower)")
+
+
+_FRAMEWORK_PATH = re.compile(r"`(?:axum|leptos|rig|hyper|tower|tokio_rustls|reactive_stores)\w*(?:::|`)")
 
 
 def _coarse(label: str) -> str:
