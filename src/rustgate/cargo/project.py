@@ -30,6 +30,12 @@ publish = false
 [lib]
 path = "src/lib.rs"
 
+[profile.dev]
+debug = 0
+
+[profile.dev.build-override]
+debug = 0
+
 [dependencies]
 """
 
