@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from rustgate.cargo.batch import check_batch
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
-from rustgate.cargo.replay import CheckOutcome, check_replay
+from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
-from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile
+from rustgate.executors import CompileJob, Executor, ExecutorName, RunSpec, default_jobs, make_executor
+from rustgate.executors.base import profile_fingerprint
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.records import Diagnostic, GateResult, Record
@@ -33,22 +30,6 @@ Method = Literal["replay", "batch"]
 OnResult = Callable[[int, GateResult], None]
 # Verdicts a larger limit could change: served from the cache only under limits no larger.
 LIMIT_CODES = {"RG-MEMORY"}
-
-
-def default_jobs() -> int:
-    """One compiler per core plus one, so a core never idles while a sandbox starts up."""
-    return (os.cpu_count() or 1) + 1
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One distinct sample crate to compile, with the warm profile it compiles against."""
-
-    key: str
-    source: CrateSource
-    profile: Profile
-    warm: WarmProfile
-    limits: Limits
 
 
 class CompileGate(Gate):
@@ -78,6 +59,8 @@ class CompileGate(Gate):
         sandbox: str | None = None,
         warm_missing: bool = True,
         cache_root: Path | None = None,
+        executor: Executor | ExecutorName = "local",
+        ray_address: str | None = None,
     ) -> None:
         self.profile = profile
         self.jobs = max(1, jobs or default_jobs())
@@ -89,7 +72,12 @@ class CompileGate(Gate):
         self.sandbox = sandbox
         self.warm_missing = warm_missing
         self.cache_root = cache_root
+        # Where misses compile: never part of a verdict, so never of ``identity`` or a cache key.
+        self.executor = (
+            executor if isinstance(executor, Executor) else make_executor(executor, jobs=jobs, ray_address=ray_address)
+        )
         self.isolation: Isolation | None = None  # the backend the last check used
+        self.toolchain: Toolchain | None = None  # the toolchain the last check keyed with
 
     def identity(self) -> dict[str, Any]:
         """What can change a verdict (the run id and the report use it; jobs and caching cannot)."""
@@ -143,6 +131,7 @@ class CompileGate(Gate):
             toolchain = detect_toolchain()
             profiles = load_profiles()
             self.isolation = choose_isolation(requested_backend(self.sandbox), toolchain)
+            self.toolchain = toolchain
         except (ToolchainError, TemplateError, IsolationError) as exc:
             for index in range(len(records)):
                 land(index, self.error(str(exc)))
@@ -171,10 +160,6 @@ class CompileGate(Gate):
                     for index in pending.pop(key):
                         land(index, cached.model_copy(update={"cached": True}))
 
-        warm: dict[str, WarmProfile | str] = {}
-        for name in sorted({sources[key].profile for key in pending}):
-            warm[name] = self._warm(profiles[name], toolchain)
-
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
             result = self._result(outcome, source, toolchain, isolation)
@@ -183,12 +168,9 @@ class CompileGate(Gate):
             for index in pending[key]:
                 land(index, result)
 
-        jobs: list[_Job] = []
+        jobs: list[CompileJob] = []
         for key in pending:
-            state = warm[sources[key].profile]
-            if isinstance(state, str):
-                finish(key, CheckOutcome("error", reason=state))
-                continue
+            profile = profiles[sources[key].profile]
             # Time spent reading the answer counts against the sample's own limit.
             limits = Limits(
                 max(0.1, self.limits.timeout_s - spent[key]),
@@ -196,11 +178,20 @@ class CompileGate(Gate):
                 self.limits.max_output_mb,
                 self.limits.max_stream_mb,
             )
-            jobs.append(_Job(key, sources[key], profiles[state.profile], state, limits))
+            jobs.append(CompileJob(key, sources[key], profile.name, profile_fingerprint(profile), limits))
 
-        run = self._run_batches if self.method == "batch" else self._run_replay
-        for key, outcome in run(jobs, toolchain, isolation):
-            finish(key, outcome)
+        spec = RunSpec(
+            toolchain_key=toolchain.key,
+            toolchain_version=toolchain.version,
+            sandbox=isolation.backend,
+            limits=self.limits,
+            method=self.method,
+            warm_missing=self.warm_missing,
+            cache_root=str(self.cache_root) if self.cache_root is not None else None,
+        )
+        for key, outcome in self.executor.run(jobs, spec):
+            if key in pending and results[pending[key][0]] is None:
+                finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
     def _extract(self, record: Record, profiles: dict[str, Profile]) -> CrateSource | Rejection:
@@ -210,54 +201,6 @@ class CompileGate(Gate):
         except Exception as exc:  # a bug of ours must not cost every other record its verdict
             log.error("compile gate: reading record %r failed:\n%s", record.id[:200], traceback.format_exc())
             return Rejection(f"the answer could not be read ({type(exc).__name__}: {str(exc)[:200]})")
-
-    def _run_replay(
-        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
-    ) -> Iterator[tuple[str, CheckOutcome]]:
-        """One sandboxed rustc per sample target, ``self.jobs`` at a time, yielded as each finishes."""
-
-        def one(job: _Job) -> tuple[str, CheckOutcome]:
-            try:
-                outcome = check_replay(
-                    job.source, job.warm, toolchain, job.profile.manifest_text, job.limits, isolation
-                )
-            except OSError as exc:
-                outcome = CheckOutcome("error", reason=f"could not run the compiler: {exc}")
-            return job.key, outcome
-
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for future in as_completed([pool.submit(one, job) for job in jobs]):
-                yield future.result()
-
-    def _run_batches(
-        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
-    ) -> Iterator[tuple[str, CheckOutcome]]:
-        """One ``cargo check`` per profile over a package with a target per sample."""
-        by_profile: dict[str, list[_Job]] = {}
-        for job in jobs:
-            by_profile.setdefault(job.profile.name, []).append(job)
-        for group in by_profile.values():
-            first = group[0]
-            try:
-                outcomes = check_batch(
-                    [j.source for j in group], first.profile, first.warm, toolchain, self.limits, isolation
-                )
-            except OSError as exc:
-                outcomes = [CheckOutcome("error", reason=f"could not run cargo: {exc}")] * len(group)
-            yield from zip((j.key for j in group), outcomes, strict=True)
-
-    def _warm(self, profile: Profile, toolchain: Toolchain) -> WarmProfile | str:
-        """The warm state, warming on first use; a string says why it is unavailable."""
-        state = load_warm(profile, toolchain, self.cache_root)
-        if state is not None:
-            return state
-        if not self.warm_missing:
-            return f"profile {profile.name!r} is not warm: run `rustgate warm {profile.name}`"
-        log.warning("profile %r is not warm: building its pinned crates once (minutes; `rustgate warm`)", profile.name)
-        try:
-            return warm_profile(profile, toolchain, self.cache_root)
-        except (WarmError, OSError) as exc:
-            return str(exc)
 
     def _details(self, profile: str | None, toolchain: Toolchain, isolation: Isolation) -> dict[str, Any]:
         return {
@@ -313,7 +256,7 @@ def _content_hash(record: Record) -> str:
 class CompileSettings(GateSettings):
     """``[compile]`` in a pipeline config, ``rustgate check``/``validate`` flags, or Python."""
 
-    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache"})
+    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache", "executor", "ray_address"})
 
     profile: str | None = None
     jobs: int | None = Field(default=None, ge=1)
@@ -324,6 +267,8 @@ class CompileSettings(GateSettings):
     use_cache: bool = True
     method: Method = "replay"
     sandbox: str | None = None
+    executor: ExecutorName = "local"  # where misses compile: this machine, or a Ray cluster
+    ray_address: str | None = None  # with executor = "ray": the cluster (None: RAY_ADDRESS, else a local Ray)
 
     def build(self, context: StageContext) -> CompileGate:
         return CompileGate(ledger=context.ledger, **self.model_dump())
