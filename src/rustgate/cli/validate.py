@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rustgate.cli.gate_args import compile_settings
+    from rustgate.executors import ExecutorError
     from rustgate.gates.judge import JudgeSettings
     from rustgate.hook import validate
     from rustgate.ledger import Ledger
@@ -62,9 +63,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     started = time.monotonic()
     with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
-        outcome = validate(
-            args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
-        )
+        try:
+            outcome = validate(
+                args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
+            )
+        except ExecutorError as exc:
+            print(f"rustgate validate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     for finding in outcome.findings:
         print(finding)
     for note in outcome.notes:

@@ -89,12 +89,18 @@ def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
     return result
 
 
-def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
-    name = str(path)
+def iter_raw_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw bytes without the line ending)`` of every non-blank line, streamed."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
-                yield parse_line(raw.rstrip(b"\r\n"), name, number)
+                yield number, raw.rstrip(b"\r\n")
+
+
+def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
+    name = str(path)
+    for number, raw in iter_raw_lines(path):
+        yield parse_line(raw, name, number)
 
 
 def read_jsonl(path: str | Path) -> ReadResult:

@@ -22,6 +22,7 @@ from rustgate.executors import CompileJob, Executor, ExecutorName, RunSpec, defa
 from rustgate.executors.base import profile_fingerprint
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
+from rustgate.memo import code_fingerprint
 from rustgate.records import Diagnostic, GateResult, Record
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,27 @@ class CompileGate(Gate):
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return await asyncio.to_thread(self.check, records)
 
+    def context(self) -> dict[str, Any] | None:
+        """Everything outside a record that decides its verdict: ``identity`` plus the sandbox backend,
+        toolchain and profiles this machine resolves them to, and rustgate's own code. None when the
+        toolchain, templates or sandbox cannot be resolved (then nothing may be remembered)."""
+        try:
+            toolchain = detect_toolchain()
+            profiles = load_profiles()
+            isolation = choose_isolation(requested_backend(self.sandbox), toolchain)
+        except (ToolchainError, TemplateError, IsolationError):
+            return None
+        return self._context(toolchain, profiles, isolation)
+
+    def _context(self, toolchain: Toolchain, profiles: dict[str, Profile], isolation: Isolation) -> dict[str, Any]:
+        return {
+            **self.identity(),
+            "backend": isolation.backend,
+            "toolchain": toolchain.verbose_version,
+            "profiles": {name: profile_fingerprint(p) for name, p in sorted(profiles.items())},
+            "code": code_fingerprint(),
+        }
+
     def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain, isolation: Isolation) -> str:
         """Everything a verdict depends on, except limits (see ``_fresh``)."""
         return stable_hash(
@@ -119,10 +141,11 @@ class CompileGate(Gate):
     def check(self, records: Sequence[Record], on_result: OnResult | None = None) -> list[GateResult]:
         """One result per record, in order; ``on_result(index, result)`` as each lands."""
         results: list[GateResult | None] = [None] * len(records)
+        hashes = [record.content_hash() for record in records]
 
         def land(index: int, result: GateResult) -> None:
             # One compile may serve many records (same code): each gets the verdict bound to its own content.
-            result = result.model_copy(update={"content_hash": _content_hash(records[index])})
+            result = result.model_copy(update={"content_hash": hashes[index]})
             results[index] = result
             if on_result is not None:
                 on_result(index, result)
@@ -143,16 +166,28 @@ class CompileGate(Gate):
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
         spent: dict[str, float] = {}
-        for index, record in enumerate(records):
+        memo: str | None = None  # the ledger namespace of this context's content memo
+        todo: list[int] = list(range(len(records)))
+        learned: dict[str, Any] = {}
+        if self.use_cache and self.ledger is not None:
+            memo = "compile-content/" + stable_hash(self._context(toolchain, profiles, isolation))[:24]
+            todo = self._recall(memo, hashes, land)
+        for index in todo:
+            record = records[index]
             started = time.monotonic()
             extracted = self._extract(record, profiles)
             if isinstance(extracted, Rejection):
-                land(index, self._rejected(extracted, toolchain, isolation))
+                rejected = self._rejected(extracted, toolchain, isolation)
+                land(index, rejected)
+                learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
                 continue
             key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
             pending.setdefault(key, []).append(index)
             sources[key] = extracted
             spent[key] = max(spent.get(key, 0.0), time.monotonic() - started)
+            learned[hashes[index]] = {"key": key}
+        if memo is not None and self.ledger is not None:
+            self.ledger.put_values(memo, learned)
 
         if self.use_cache and self.ledger is not None and pending:
             for key, cached in self.ledger.get_results(list(pending)).items():
@@ -193,6 +228,35 @@ class CompileGate(Gate):
             if key in pending and results[pending[key][0]] is None:
                 finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
+
+    def _recall(self, memo: str, hashes: list[str], land: Callable[[int, GateResult], None]) -> list[int]:
+        """Land what the content memo and the ledger already know; the indexes still to extract.
+
+        The memo maps a record's content hash (under this gate's whole ``context``) to what
+        extraction made of it: a cache key, or the rejection. A large unchanged file then costs
+        lookups, not a re-parse of every answer.
+        """
+        assert self.ledger is not None
+        known = self.ledger.get_values(memo, sorted(set(hashes)))
+        todo: list[int] = []
+        by_key: dict[str, list[int]] = {}
+        for index, content in enumerate(hashes):
+            entry = known.get(content)
+            if not isinstance(entry, dict):
+                todo.append(index)
+            elif "rejected" in entry:
+                land(index, GateResult.model_validate(entry["rejected"]))
+            else:
+                by_key.setdefault(str(entry["key"]), []).append(index)
+        cached = self.ledger.get_results(list(by_key)) if by_key else {}
+        for key, indexes in by_key.items():
+            result = cached.get(key)
+            if result is not None and self._fresh(result):
+                for index in indexes:
+                    land(index, result.model_copy(update={"cached": True}))
+            else:  # compiled under a smaller limit, or never stored (an error): compile again
+                todo.extend(indexes)
+        return sorted(todo)
 
     def _extract(self, record: Record, profiles: dict[str, Profile]) -> CrateSource | Rejection:
         """Never raises: an unexpected failure on one record rejects that record, with the cause."""
@@ -247,10 +311,6 @@ class CompileGate(Gate):
             duration_s=round(outcome.duration_s, 4),
             details=details,
         )
-
-
-def _content_hash(record: Record) -> str:
-    return record.content_hash()
 
 
 class CompileSettings(GateSettings):
