@@ -49,7 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rustgate.cli.gate_args import compile_settings
     from rustgate.executors import ExecutorError
-    from rustgate.gates.judge import JudgeSettings
     from rustgate.hook import validate
     from rustgate.ledger import Ledger
 
@@ -57,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         settings = compile_settings(args)
-        judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold) if args.judge else None
+        judge = None
+        if args.judge:  # the judge's LLM SDKs take a second to import: only when a judge is asked for
+            from rustgate.gates.judge import JudgeSettings
+
+            judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold)
     except ValueError as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
