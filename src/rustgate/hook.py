@@ -12,18 +12,18 @@ gated in chunks, so memory does not grow with their size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rustgate.data.formats import detect_format, iter_records
-from rustgate.data.jsonl import InputError, LoadedRecord, iter_raw_lines, parse_line
+from rustgate.data.jsonl import InputError, LoadedRecord, parse_line
 from rustgate.display import one_line
 from rustgate.gates.base import Gate, StageContext
 from rustgate.gates.compile import CompileGate, CompileSettings
 from rustgate.ledger import Ledger, stable_hash
-from rustgate.memo import LineMemo, Problem, Remembered, line_hash
+from rustgate.memo import LineMemo, Problem, Snapshot, line_hashes
 
 if TYPE_CHECKING:  # the judge (and the LLM SDKs behind it) loads only when a judge is asked for
     from rustgate.gates.judge import JudgeSettings
@@ -58,19 +58,48 @@ class Outcome:
 
 
 CHUNK = 2000  # records parsed and compiled together: memory stays bounded on any file size
+BLOCK = 8 << 20  # bytes of a JSONL file read (and hashed) at a time
 
 
-@dataclass(eq=False)
-class _Line:
-    """One non-blank line: its hash (JSONL only), record id, problems, and whether to remember them."""
+class _File:
+    """One file's lines, by position (the line index; a Parquet row's index): ids, problems, and
+    which outcomes to remember. Parallel lists, not an object per line: 100k lines stay cheap."""
 
-    file: str
-    number: int
-    digest: bytes | None
-    record_id: str | None = None
-    problems: list[Problem] = field(default_factory=list)
-    keep: bool = False  # an outcome owed to this line alone, with no error in it
-    duplicate: str | None = None  # the id repeats an earlier line's: a finding of this run only
+    def __init__(self, name: str, hashed: bool) -> None:
+        self.name = name
+        self.hashed = hashed  # JSONL read by raw line (positions are line numbers - 1)
+        self.digests: list[bytes] = []
+        self.ids: list[str | None] = []
+        self.problems: dict[int, list[Problem]] = {}
+        self.duplicates: dict[int, str] = {}
+        self.forget: set[int] = set()  # blank, errors, repeated ids not yet gated, unread
+        self.blank = 0
+        self.snapshot = Snapshot()
+
+    def snapshot_now(self) -> Snapshot:
+        """The outcomes owed to their line alone, in file order (the next run's memo)."""
+        if not self.forget:
+            return Snapshot(b"".join(self.digests), list(self.ids), dict(self.problems))
+        kept = [pos for pos in range(len(self.digests)) if pos not in self.forget]
+        where = {pos: index for index, pos in enumerate(kept)}
+        problems = {where[pos]: found for pos, found in self.problems.items() if pos in where}
+        return Snapshot(b"".join(self.digests[pos] for pos in kept), [self.ids[pos] for pos in kept], problems)
+
+
+def _blocks(path: str | Path) -> Iterator[list[bytes]]:
+    """The lines of ``path`` (without ``\\n``), a few megabytes at a time."""
+    with open(path, "rb") as handle:
+        rest = b""
+        while block := handle.read(BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            rest = block[cut + 1 :]
+            yield block[:cut].split(b"\n")
+        if rest:
+            yield [rest]
 
 
 class _Validation:
@@ -78,127 +107,158 @@ class _Validation:
 
     def __init__(self, outcome: Outcome, memo: LineMemo | None, gate: CompileGate | None) -> None:
         self.outcome, self.memo, self.gate = outcome, memo, gate
-        self.files: list[tuple[str, list[_Line], dict[bytes, Remembered]]] = []
-        self.first: dict[str, str] = {}  # id -> "file:line" of its first occurrence (all files)
-        self.pending: list[tuple[_Line, LoadedRecord]] = []
-        self.loaded: list[LoadedRecord] = []  # what reached the gate (what ``schema_findings`` returns)
-        self.to_judge: list[tuple[_Line, LoadedRecord]] = []
+        self.files: list[_File] = []
+        self.first: dict[str, tuple[str, int]] = {}  # id -> (file, line) of its first occurrence
+        self.pending: list[tuple[_File, int, LoadedRecord]] = []
+        self.loaded: list[LoadedRecord] = []  # what would reach the gate (``schema_findings``)
+        self.to_judge: list[tuple[_File, int, LoadedRecord]] = []
         self.judging = False
-        self.unreadable: set[str] = set()
 
     def read(self, path: str | Path) -> None:
         name = str(path)
-        lines: list[_Line] = []
-        seen: dict[str, int] = {}
         try:
-            if self.memo is not None and detect_format(path) == "jsonl":
-                known = self.memo.load(path)
-                for number, raw in iter_raw_lines(path):
-                    digest = line_hash(raw)
-                    line = _Line(name, number, digest)
-                    lines.append(line)
-                    hit = known.get(digest)
-                    if hit is not None:
-                        line.record_id, line.problems, line.keep = hit.record_id, hit.problems, True
-                        self.outcome.cached += 1
-                        self._register(line, seen)
-                    else:
-                        self._parsed(line, parse_line(raw, name, number), seen)
-                self.files.append((name, lines, known))
+            hashed = self.memo is not None and detect_format(path) == "jsonl"
+        except ValueError as exc:
+            self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
+            return
+        file = _File(name, hashed)
+        self.files.append(file)
+        try:
+            if hashed:
+                assert self.memo is not None
+                file.snapshot = self.memo.load(path)
+                for lines in _blocks(path):
+                    self._block(file, lines)
             else:
                 for parsed in iter_records(path):
-                    line = _Line(name, parsed.line, None)
-                    lines.append(line)
-                    self._parsed(line, parsed, seen)
-                self.files.append((name, lines, {}))
+                    pos = parsed.line - 1
+                    file.blank += pos - len(file.ids)
+                    file.ids += [None] * (pos + 1 - len(file.ids))
+                    self._parse(file, pos, parsed)
+                    self._register(file, pos)
+                    self._gate(file, pos, parsed)
         except (OSError, ValueError) as exc:
             self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
-            self.files.append((name, lines, {}))
-            self.unreadable.add(name)
+            file.hashed = False  # a file read in part is never remembered
 
-    def _register(self, line: _Line, seen: dict[str, int]) -> bool:
-        """Record the line's id; False (and a finding) when an earlier line has it."""
-        rid = line.record_id
-        if rid is None:
-            return True
-        if rid in seen:
-            line.duplicate = f"duplicate id (first seen on line {seen[rid]})"
-            return False
-        seen[rid] = line.number
-        if rid in self.first:
-            line.duplicate = f"duplicate id (also at {self.first[rid]})"
-            return False
-        self.first[rid] = f"{line.file}:{line.number}"
-        return True
+    def _block(self, file: _File, lines: list[bytes]) -> None:
+        """One block of a JSONL file: hashes and memo lookups in bulk, then only the new lines parsed."""
+        base = len(file.ids)
+        digests = line_hashes(lines)
+        known = list(map(file.snapshot.index.get, digests))
+        remembered = file.snapshot.ids
+        ids = [remembered[k] if k is not None else None for k in known]
+        file.digests += digests
+        file.ids += ids
+        fresh = [i for i, k in enumerate(known) if k is None]
+        self.outcome.cached += len(lines) - len(fresh)
+        if file.snapshot.problems:
+            for i, k in enumerate(known):
+                if k is not None and k in file.snapshot.problems:
+                    file.problems[base + i] = file.snapshot.problems[k]
+        parsed: dict[int, LoadedRecord | InputError] = {}
+        for i in fresh:
+            raw = lines[i].rstrip(b"\r")
+            if not raw.strip():
+                file.forget.add(base + i)
+                file.blank += 1
+                continue
+            parsed[i] = parse_line(raw, file.name, base + i + 1)
+            self._parse(file, base + i, parsed[i])
+        named = [rid for rid in file.ids[base:] if rid is not None]
+        if len(set(named)) == len(named) and self.first.keys().isdisjoint(named):
+            self.first.update((rid, (file.name, base + i + 1)) for i, rid in enumerate(file.ids[base:]) if rid)
+        else:  # an id repeats: find which lines, in order (the first one wins)
+            for pos in range(base, len(file.ids)):
+                self._register(file, pos)
+        for i, item in parsed.items():
+            self._gate(file, base + i, item)
 
-    def _parsed(self, line: _Line, parsed: LoadedRecord | InputError, seen: dict[str, int]) -> None:
+    def _parse(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+        """The line's id and its schema problems (a row that is no record has no id)."""
         if isinstance(parsed, InputError):
-            line.problems, line.keep = [(parsed.record_id or "<no id>", "schema", parsed.message)], True
+            file.problems[pos] = [(parsed.record_id or "<no id>", "schema", parsed.message)]
             return
         record = parsed.record
-        line.record_id = record.id
-        if not self._register(line, seen):
-            return
+        file.ids[pos] = record.id
         empty = [m.role for m in record.messages if m.role != "system" and not m.content.strip()]
         stale = record.stale_gates()
         if empty:
-            line.problems, line.keep = [(record.id, "schema", f"empty {empty[0]} message")], True
+            file.problems[pos] = [(record.id, "schema", f"empty {empty[0]} message")]
         elif stale:
             # A verdict carried on the row for other content: an edit after gating, or a copy.
             message = f"the {', '.join(stale)} verdict(s) on this row were given to other content: "
-            message += "re-run the gates on it"
-            line.problems, line.keep = [(record.id, "stale", message)], True
-        elif self.gate is None:
+            file.problems[pos] = [(record.id, "stale", message + "re-run the gates on it")]
+
+    def _register(self, file: _File, pos: int) -> None:
+        """Note the line's id; a repeat of an earlier line's is a finding of this run (never remembered)."""
+        rid = file.ids[pos]
+        if rid is None:
+            return
+        first = self.first.setdefault(rid, (file.name, pos + 1))
+        if first == (file.name, pos + 1):
+            return
+        where = f"line {first[1]}" if first[0] == file.name else f"{first[0]}:{first[1]}"
+        file.duplicates[pos] = f"duplicate id ({'first seen on' if first[0] == file.name else 'also at'} {where})"
+
+    def _gate(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+        """Queue a parsed record for the gates, unless the schema or a repeated id already stopped it."""
+        if isinstance(parsed, InputError) or pos in file.problems:
+            return
+        if pos in file.duplicates:
+            file.forget.add(pos)  # its own outcome is unknown: it never reached a gate
+            return
+        if self.gate is None:
             self.loaded.append(parsed)
-        else:
-            self.pending.append((line, parsed))
-            if len(self.pending) >= CHUNK:
-                self.compile()
+            return
+        file.forget.add(pos)  # until its verdicts are in
+        self.pending.append((file, pos, parsed))
+        if len(self.pending) >= CHUNK:
+            self.compile()
 
     def compile(self) -> None:
-        """The compile gate on the records read so far (unchanged code comes from the ledger)."""
+        """The compile gate on the records queued so far (unchanged code comes from the ledger)."""
         batch, self.pending = self.pending, []
         if self.gate is None or not batch:
             return
-        results = self.gate.check([item.record for _, item in batch])
-        for (line, item), result in zip(batch, results, strict=True):
+        results = self.gate.check([item.record for _, _, item in batch])
+        for (file, pos, item), result in zip(batch, results, strict=True):
             if result.cached:
                 self.outcome.cached += 1
             elif result.verdict not in ("rejected", "error"):
                 self.outcome.compiled += 1
-            line.keep = result.verdict != "error"
+            if result.verdict != "error":
+                file.forget.discard(pos)
             if not result.passed:
-                line.problems = [(item.record.id, result.verdict, result.first_problem())]
+                file.problems[pos] = [(item.record.id, result.verdict, result.first_problem())]
             elif self.judging:
-                self.to_judge.append((line, LoadedRecord(item.record.with_gate(result), item.file, item.line)))
+                self.to_judge.append((file, pos, LoadedRecord(item.record.with_gate(result), item.file, item.line)))
 
     def judge(self, gate: Gate) -> None:
         """The judge on what compiled, in one go (its calls are cached in the ledger)."""
-        results = asyncio.run(gate.evaluate([item.record for _, item in self.to_judge]))
+        results = asyncio.run(gate.evaluate([item.record for _, _, item in self.to_judge]))
         self.outcome.judged = len(results)
-        for (line, item), result in zip(self.to_judge, results, strict=True):
+        for (file, pos, item), result in zip(self.to_judge, results, strict=True):
             if result.verdict == "error":
-                line.keep = False
+                file.forget.add(pos)
             if not result.passed:
-                line.problems = [(item.record.id, f"judge {result.verdict}", result.reason or "no reason given")]
+                file.problems[pos] = [(item.record.id, f"judge {result.verdict}", result.reason or "no reason given")]
         self.to_judge = []
 
     def finish(self) -> None:
         """Findings in file order; the memo of each file read whole, rewritten where it changed."""
-        for name, lines, known in self.files:
-            self.outcome.records += len(lines)
-            for line in lines:
-                if line.duplicate is not None:  # a repeated id is all there is to say about the row
-                    self.outcome.findings.append(Finding(name, line.number, line.record_id or "-", "schema",
-                                                         line.duplicate))  # fmt: skip
-                    continue
-                for rid, verdict, message in line.problems:
-                    self.outcome.findings.append(Finding(name, line.number, rid, verdict, message))
-            if self.memo is None or any(line.digest is None for line in lines) or name in self.unreadable:
-                continue
-            kept = [(line.digest, Remembered(line.record_id, line.problems)) for line in lines if line.keep]
-            if [digest for digest, _ in kept] != list(known):
-                self.memo.save(name, [(digest, memo) for digest, memo in kept if digest is not None])
+        for file in self.files:
+            self.outcome.records += len(file.ids) - file.blank
+            for pos, message in file.duplicates.items():  # a repeated id is all there is to say about the row
+                self.outcome.findings.append(Finding(file.name, pos + 1, file.ids[pos] or "-", "schema", message))
+            for pos, found in file.problems.items():
+                if pos not in file.duplicates:
+                    for rid, verdict, message in found:
+                        self.outcome.findings.append(Finding(file.name, pos + 1, rid, verdict, message))
+            if self.memo is not None and file.hashed:
+                now, then = file.snapshot_now(), file.snapshot
+                if (now.hashes, now.ids, now.problems) != (then.hashes, then.ids, then.problems):
+                    self.memo.save(file.name, now)
         self.outcome.findings.sort(key=lambda f: (f.file, f.line))
 
 

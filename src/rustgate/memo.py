@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable
+import operator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,9 +30,18 @@ HASH_BYTES = 16
 Problem = tuple[str, str, str]
 
 
+_BLAKE = functools.partial(hashlib.blake2b, digest_size=HASH_BYTES)
+_DIGEST = operator.methodcaller("digest")
+
+
 def line_hash(raw: bytes) -> bytes:
-    """The identity of one raw line (without its line ending)."""
+    """The identity of one raw line (without its ``\\n``)."""
     return hashlib.blake2b(raw, digest_size=HASH_BYTES).digest()
+
+
+def line_hashes(lines: list[bytes]) -> list[bytes]:
+    """``line_hash`` of each line, computed without a Python-level loop (100k lines: ~30 ms)."""
+    return list(map(_DIGEST, map(_BLAKE, lines)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,11 +57,18 @@ def code_fingerprint() -> str:
 
 
 @dataclass
-class Remembered:
-    """A line's remembered outcome: its record id (None for a line that is no record) and problems."""
+class Snapshot:
+    """One file's lines as last seen: ``index`` maps a line hash to its place in ``ids``; ``problems``
+    (by that place) are what the line led to; a line without any passed everything."""
 
-    record_id: str | None
-    problems: list[Problem] = field(default_factory=list)
+    hashes: bytes = b""  # the line hashes, packed, in file order
+    ids: list[str | None] = field(default_factory=list)  # record ids (None: a line that is no record)
+    problems: dict[int, list[Problem]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def index(self) -> dict[bytes, int]:
+        keys = [self.hashes[i : i + HASH_BYTES] for i in range(0, len(self.hashes), HASH_BYTES)]
+        return dict(zip(keys, range(len(keys)), strict=True))
 
 
 class LineMemo:
@@ -66,35 +82,24 @@ class LineMemo:
     def file_key(path: str | Path) -> str:
         return str(Path(path).resolve())
 
-    def load(self, path: str | Path) -> dict[bytes, Remembered]:
-        """The lines remembered for ``path`` (empty when none or when the snapshot is unreadable)."""
+    def load(self, path: str | Path) -> Snapshot:
+        """What was remembered for ``path`` (empty when nothing, or when the snapshot is unreadable)."""
         row = self.ledger.get_line_memo(self.context, self.file_key(path))
         if row is None:
-            return {}
+            return Snapshot()
         hashes, blob = row
         try:
             entries = json.loads(blob)
-            ids: list[str | None] = entries["ids"]
-            problems: dict[str, list[list[str]]] = entries["problems"]
-        except (ValueError, KeyError, TypeError):
-            return {}
-        keys = [hashes[i : i + HASH_BYTES] for i in range(0, len(hashes), HASH_BYTES)]
-        if len(keys) != len(ids):
-            return {}
-        found = {key: Remembered(rid) for key, rid in zip(keys, ids, strict=True)}
-        for index, listed in problems.items():
-            found[keys[int(index)]].problems = [(str(a), str(b), str(c)) for a, b, c in listed]
-        return found
+            ids = list(entries["ids"])
+            problems = {int(k): [(str(a), str(b), str(c)) for a, b, c in v] for k, v in entries["problems"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return Snapshot()
+        if len(hashes) != HASH_BYTES * len(ids) or any(not 0 <= k < len(ids) for k in problems):
+            return Snapshot()
+        return Snapshot(hashes, ids, problems)
 
-    def save(self, path: str | Path, lines: Iterable[tuple[bytes, Remembered]]) -> None:
-        """Replace the snapshot of ``path`` with ``lines`` (hash, outcome), in file order."""
-        hashes = bytearray()
-        ids: list[str | None] = []
-        problems: dict[str, list[Problem]] = {}
-        for index, (key, outcome) in enumerate(lines):
-            hashes += key
-            ids.append(outcome.record_id)
-            if outcome.problems:
-                problems[str(index)] = outcome.problems
-        blob = json.dumps({"ids": ids, "problems": problems}, ensure_ascii=True, separators=(",", ":"))
-        self.ledger.put_line_memo(self.context, self.file_key(path), bytes(hashes), blob)
+    def save(self, path: str | Path, snapshot: Snapshot) -> None:
+        """Replace the snapshot of ``path``."""
+        problems = {str(k): v for k, v in snapshot.problems.items()}
+        blob = json.dumps({"ids": snapshot.ids, "problems": problems}, ensure_ascii=True, separators=(",", ":"))
+        self.ledger.put_line_memo(self.context, self.file_key(path), snapshot.hashes, blob)
