@@ -46,6 +46,10 @@ class ReadResult:
 
 
 def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
+    try:  # a good line, parsed and validated in one pass (pydantic's own JSON reader)
+        return LoadedRecord(Record.model_validate_json(raw), file, line)
+    except ValueError:
+        pass  # any problem is said exactly as the two-step reading below says it
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

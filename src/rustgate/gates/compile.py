@@ -143,9 +143,12 @@ class CompileGate(Gate):
         results: list[GateResult | None] = [None] * len(records)
         hashes = [record.content_hash() for record in records]
 
-        def land(index: int, result: GateResult) -> None:
+        def land(index: int, result: GateResult, cached: bool = False) -> None:
             # One compile may serve many records (same code): each gets the verdict bound to its own content.
-            result = result.model_copy(update={"content_hash": hashes[index]})
+            update: dict[str, Any] = {"content_hash": hashes[index]}
+            if cached:
+                update["cached"] = True
+            result = result.model_copy(update=update)
             results[index] = result
             if on_result is not None:
                 on_result(index, result)
@@ -193,7 +196,7 @@ class CompileGate(Gate):
             for key, cached in self.ledger.get_results(list(pending)).items():
                 if self._fresh(cached):
                     for index in pending.pop(key):
-                        land(index, cached.model_copy(update={"cached": True}))
+                        land(index, cached, cached=True)
 
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
@@ -229,7 +232,7 @@ class CompileGate(Gate):
                 finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
-    def _recall(self, memo: str, hashes: list[str], land: Callable[[int, GateResult], None]) -> list[int]:
+    def _recall(self, memo: str, hashes: list[str], land: Callable[[int, GateResult, bool], None]) -> list[int]:
         """Land what the content memo and the ledger already know; the indexes still to extract.
 
         The memo maps a record's content hash (under this gate's whole ``context``) to what
@@ -245,7 +248,7 @@ class CompileGate(Gate):
             if not isinstance(entry, dict):
                 todo.append(index)
             elif "rejected" in entry:
-                land(index, GateResult.model_validate(entry["rejected"]))
+                land(index, GateResult.model_validate(entry["rejected"]), False)
             else:
                 by_key.setdefault(str(entry["key"]), []).append(index)
         cached = self.ledger.get_results(list(by_key)) if by_key else {}
@@ -253,7 +256,7 @@ class CompileGate(Gate):
             result = cached.get(key)
             if result is not None and self._fresh(result):
                 for index in indexes:
-                    land(index, result.model_copy(update={"cached": True}))
+                    land(index, result, True)
             else:  # compiled under a smaller limit, or never stored (an error): compile again
                 todo.extend(indexes)
         return sorted(todo)
