@@ -280,3 +280,27 @@ def test_an_empty_gate_list_needs_allow_ungated(tmp_path: Path) -> None:
     data = load_gated(path, [], allow_ungated=True)
     assert [r.record_id for r in data.refused] == ["r0", "r1", "r2"]
     assert all("no gate required" in str(r) for r in data.refused)
+
+
+def test_replay_records_are_held_to_the_replay_gates(tmp_path: Path) -> None:
+    """A build's replay records answer to replay_required_gates; the manifest says which they are."""
+    from data_fixtures import distinct_code, gated, write_records
+
+    from arcwright_train.gated import load_gated
+    from rustgate.cli.main import main as rustgate_main
+
+    write_records(tmp_path / "main.jsonl", [gated(f"m-{i}", distinct_code(i)) for i in range(6)])
+    replay = [gated(f"r-{i}", distinct_code(100 + i)).model_copy(update={"gates": {}}) for i in range(2)]
+    write_records(tmp_path / "replay.jsonl", replay)
+    (tmp_path / "b.toml").write_text(
+        '[build]\ninputs = ["main.jsonl"]\nreplay = ["replay.jsonl"]\noutput = "ds"\n'
+        "[build.sizing]\nreplay_share = 0.25\n[build.dedupe]\nnear = false\n[build.split]\ntest = 1\n"
+    )
+    assert rustgate_main(["build", str(tmp_path / "b.toml")]) == 0
+    manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+    flagged = {e["id"] for e in manifest["records"] if e.get("replay")}
+    assert flagged == {"r-0", "r-1"} and manifest["replay_required_gates"] == []
+    with pytest.raises(UngatedDataError) as refused:  # the trainer still wants compile of every record
+        load_gated(tmp_path / "ds", ["compile"])
+    assert {r.record_id for r in refused.value.refusals} == flagged
+    assert len(load_gated(tmp_path / "ds", [], allow_ungated=True).split("train")) == 7

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rustgate.data.formats import read_records
-from rustgate.data.manifest import MANIFEST, Problem, check_folder
+from rustgate.data.manifest import MANIFEST, Problem, check_folder, required_for
 from rustgate.records import Record
 
 SHOW_AT_MOST = 20
@@ -202,8 +202,10 @@ def _load_folder(folder: Path, required: list[str]) -> tuple[GatedData, int]:
             kinds = {kind for kind, _ in found}
             entry = check.entry(record.id)
             if entry is not None:
-                listed = _manifest_problems(gates, entry.get("gates", {}))
-                passed_in_manifest = [g for g in gates if not any(p.startswith(f"{g}:") for p in listed)]
+                # A replay record is held to the build's replay gates (and what the user asked for).
+                own = list(dict.fromkeys([*required, *required_for(check.manifest, entry)]))
+                listed = _manifest_problems(own, entry.get("gates", {}))
+                passed_in_manifest = [g for g in own if not any(p.startswith(f"{g}:") for p in listed)]
                 listed += _row_gate_problems(record, passed_in_manifest, " (on the row)")
                 if listed:
                     problems += listed

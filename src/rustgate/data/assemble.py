@@ -35,6 +35,7 @@ class BuildResult:
     errors: list[InputError] = field(default_factory=list)
     shortfall: dict[str, tuple[int, int]] = field(default_factory=dict)
     funnel: list[tuple[str, int]] = field(default_factory=list)  # framework records left after each stage
+    replay_ids: frozenset[str] = frozenset()  # the kept records that came from the replay inputs
 
 
 def _gate_filter(records: list[Record], gates: list[str], label: str) -> tuple[list[Record], list[Drop]]:
@@ -139,7 +140,8 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
         drops += drawn.drops
         shortfall.update(drawn.shortfall)
     train, test = split(chosen, config.split.test, config.seed)
-    return BuildResult(train, test, pool, drops, errors, shortfall, funnel)
+    kept_replay = frozenset(r.id for r in chosen if r.id in replay_ids and r.id not in collisions)
+    return BuildResult(train, test, pool, drops, errors, shortfall, funnel, kept_replay)
 
 
 def write_dataset(result: BuildResult, config: BuildConfig, out: Path | None = None, *, force: bool = False) -> Path:
@@ -154,7 +156,13 @@ def write_dataset(result: BuildResult, config: BuildConfig, out: Path | None = N
     def write(staging: Path) -> None:
         for name, records in splits.items():
             atomic_write_jsonl(staging / f"{name}.jsonl", (r.to_row(with_gates=True) for r in records))
-        manifest = build_manifest(splits, required_gates=config.required_gates, config=config.public())
+        manifest = build_manifest(
+            splits,
+            required_gates=config.required_gates,
+            config=config.public(),
+            replay_ids=result.replay_ids,
+            replay_required_gates=config.replay_required_gates,
+        )
         manifest["funnel"] = [{"stage": stage, "records": count} for stage, count in result.funnel]
         key = signing_key()
         if key is not None:

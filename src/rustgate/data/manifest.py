@@ -31,14 +31,23 @@ def gate_entry(result: GateResult) -> dict[str, Any]:
     return entry
 
 
-def record_entry(record: Record, split: str) -> dict[str, Any]:
-    return {
+def record_entry(record: Record, split: str, *, replay: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {
         "id": record.id,
         "split": split,
         "crate": record.crate or "rust",
         "content_hash": record.content_hash(),
         "gates": {name: gate_entry(result) for name, result in sorted(record.gates.items())},
     }
+    if replay:
+        entry["replay"] = True  # held to replay_required_gates, not required_gates
+    return entry
+
+
+def required_for(manifest: Mapping[str, Any], entry: Mapping[str, Any]) -> list[str]:
+    """The gates the build required of this record (replay records have their own list)."""
+    key = "replay_required_gates" if entry.get("replay") else "required_gates"
+    return [str(g) for g in manifest.get(key, [])]
 
 
 def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[str]]:
@@ -81,6 +90,8 @@ def build_manifest(
     required_gates: Sequence[str],
     config: Mapping[str, Any],
     pins: Mapping[str, Mapping[str, str]] | None = None,
+    replay_ids: frozenset[str] = frozenset(),
+    replay_required_gates: Sequence[str] = (),
 ) -> dict[str, Any]:
     everything = [r for records in splits.values() for r in records]
     toolchain, models, prompt_hashes = _provenance(everything)
@@ -88,13 +99,14 @@ def build_manifest(
         "format": FORMAT,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "required_gates": list(required_gates),
+        "replay_required_gates": list(replay_required_gates),
         "toolchain": toolchain,
         "pins": {k: dict(v) for k, v in (pins if pins is not None else crate_pins()).items()},
         "models": models,
         "prompt_hashes": prompt_hashes,
         "config": dict(config),
         "splits": {name: {"file": f"{name}.jsonl", "count": len(rs)} for name, rs in splits.items()},
-        "records": [record_entry(r, name) for name, rs in splits.items() for r in rs],
+        "records": [record_entry(r, name, replay=r.id in replay_ids) for name, rs in splits.items() for r in rs],
     }
 
 
