@@ -1,13 +1,18 @@
-"""Benchmark: the pre-commit hook on a 1,000-record dataset where 10 records changed.
+"""Benchmark: the pre-commit hook on a 1,000-record (or 100,000-record) dataset where 10 records changed.
 
-Builds a git repo with 1,000 distinct ``rust``-profile records, commits them through the real
-hook (``pre-commit`` with a ``repo: local`` / ``language: system`` hook running the venv's
+Builds a git repo with ``--records`` distinct ``rust``-profile records, commits them through the
+real hook (``pre-commit`` with a ``repo: local`` / ``language: system`` hook running the venv's
 ``rustgate-validate``), then, for each round, edits 10 records and times ``git commit`` (the
 hook as a maintainer meets it). The baseline is the same command checking only those 10
 records, from a file of their own with an empty ledger. The last line is
-``hook_overhead=X`` = hook time / 10-alone time (medians over the rounds); the goal is X <= 1.5.
+``hook_overhead=X`` = hook time / 10-alone time (medians over the rounds); the goals are
+X <= 1.25 at 1,000 records and X <= 1.5 at 100,000.
 
-    RUSTGATE_CACHE_DIR=/path/to/warm/cache python bench/hook.py [--rounds 3] [--records 1000]
+Every record is distinct (its id and prompt); their code repeats over ``--distinct`` programs
+(default: all distinct up to 1,000), so the first commit of 100,000 records compiles 1,000
+programs, not 100,000. An edited record gets a program of its own.
+
+    RUSTGATE_CACHE_DIR=/path/to/warm/cache python bench/hook.py [--rounds 5] [--records 100000]
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,19 +43,21 @@ def code(i: int, variant: int) -> str:
     )
 
 
-def record(i: int, variant: int) -> dict[str, object]:
+def record(i: int, variant: int, distinct: int | None = None) -> dict[str, object]:
+    program = code(i % distinct if distinct and not variant else i, variant)
     return {
-        "id": f"rust-{i:04d}",
+        "id": f"rust-{i:06d}",
         "crate": "rust",
         "messages": [
             {"role": "user", "content": f"Fold a slice of u64 (task {i})."},
-            {"role": "assistant", "content": f"Like this:\n\n```rust\n{code(i, variant)}```\n"},
+            {"role": "assistant", "content": f"Like this:\n\n```rust\n{program}```\n"},
         ],
     }
 
 
-def write(path: Path, rows: list[dict[str, object]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def write(path: str | Path, rows: Iterable[dict[str, object]]) -> None:
+    with Path(path).open("w") as handle:
+        handle.writelines(json.dumps(r) + "\n" for r in rows)
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -69,6 +77,7 @@ def ensure_warm() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--distinct", type=int, default=1000, help="distinct programs among the records")
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -104,13 +113,14 @@ def measure(args: argparse.Namespace, work: Path) -> int:
 
     variants = [0] * args.records
     data = repo / "data.jsonl"
-    write(data, [record(i, 0) for i in range(args.records)])
+    write(data, (record(i, 0, args.distinct) for i in range(args.records)))
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
     seconds, done = run(["git", "commit", "-q", "-m", "dataset"], repo, env)
     if done.returncode != 0:
         print(done.stdout + done.stderr, file=sys.stderr)
         return 1
-    print(f"initial commit, {args.records} records compiled by the hook: {seconds:.1f}s")
+    print(f"initial commit, {args.records} records ({args.distinct} programs) through the hook: {seconds:.1f}s")
+    print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
     hook_times, alone_times = [], []
     step = max(1, args.records // args.changed)
@@ -118,14 +128,14 @@ def measure(args: argparse.Namespace, work: Path) -> int:
         changed = [(k * step + round_no) % args.records for k in range(args.changed)]
         for i in changed:
             variants[i] = round_no
-        write(data, [record(i, variants[i]) for i in range(args.records)])
+        write(data, (record(i, variants[i], args.distinct) for i in range(args.records)))
         subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
         hook_s, done = run(["git", "commit", "-q", "-m", f"edit {round_no}"], repo, env)
         if done.returncode != 0 or f"{args.changed} compiled" not in done.stdout + done.stderr:
             print(done.stdout + done.stderr, file=sys.stderr)
             return 1
         alone = work / f"alone-{round_no}.jsonl"
-        write(alone, [record(i, variants[i]) for i in changed])
+        write(alone, [record(i, variants[i], args.distinct) for i in changed])
         alone_s, done = run(
             [str(ENTRY), str(alone), "--ledger", str(work / f"alone-{round_no}.sqlite3"), "--jobs", str(args.jobs)],
             work,
@@ -144,6 +154,7 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
     floor_s, _ = run(["git", "commit", "-q", "-m", "notes"], repo, env)
     print(f"git commit + pre-commit with no dataset file staged (the hook's fixed floor): {floor_s:.3f}s")
+    print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     hook_med, alone_med = statistics.median(hook_times), statistics.median(alone_times)
     print(f"hook_s={hook_med:.3f}")
     print(f"alone_s={alone_med:.3f}")

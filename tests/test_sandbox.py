@@ -154,3 +154,19 @@ def test_isolation_has_no_network_and_a_read_only_root(isolation: Isolation, tmp
     assert "wrote" in out and (work / "ok").exists()
     assert out.count("Read-only file system") + err.count("Read-only file system") >= 1
     assert not Path("/usr/x").exists()
+
+
+def test_a_proc_macros_own_path_key_is_not_a_file() -> None:
+    code = (
+        '#[utoipa::path(get, path = "/api/todos", responses((status = 200)))]\nasync fn list() {}\n'
+        '#[derive(Template)]\n#[template(path = "hello.html")]\nstruct Hello;'
+    )
+    assert unsafe_includes({"src/lib.rs": code}) == []
+    escaping = unsafe_includes({"src/lib.rs": '#[derive(Template)]\n#[template(path = "/etc/passwd")]\nstruct H;'})
+    assert escaping and "reaches outside" in escaping[0]
+
+
+def test_thousands_of_attributes_and_reads_are_each_checked() -> None:
+    code = '#[inline]\nfn f() {}\n#[path = "a.rs"] mod a;\n' * 20_000 + '#[path = "/etc/hostname"] mod h;\n'
+    problems = unsafe_includes({"src/lib.rs": code})
+    assert len(problems) == 1 and problems[0].startswith("src/lib.rs:60001:")

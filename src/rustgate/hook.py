@@ -1,25 +1,29 @@
 """The dataset check behind the pre-commit hook: schema, the compile gate, and (optionally) the judge.
 
 It fails closed: a bad row, a failed or errored gate, anything but a pass, is a finding and a
-non-zero exit. Unchanged records cost nothing: the compile gate looks every record up in the
-ledger by a hash of its code, toolchain, lockfile and gate version before compiling, and the
-judge's calls are cached there too, so only new or edited records reach rustc or an API.
+non-zero exit. Unchanged records cost nothing: a line unchanged since the last run is not even
+parsed (``rustgate.memo``: its raw bytes' hash, under the same toolchain, profiles, settings and
+code, names its outcome); an edited record's code is looked up in the ledger by a hash of its
+code, toolchain, lockfile and gate version before compiling, and the judge's calls are cached
+there too, so only new or edited code reaches rustc or an API. Files are read as a stream and
+gated in chunks, so memory does not grow with their size.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rustgate.data.formats import read_records
-from rustgate.data.jsonl import LoadedRecord
+from rustgate.data.formats import detect_format, iter_records
+from rustgate.data.jsonl import InputError, LoadedRecord, parse_line
 from rustgate.display import one_line
-from rustgate.gates.base import StageContext
-from rustgate.gates.compile import CompileSettings
-from rustgate.ledger import Ledger
+from rustgate.gates.base import Gate, StageContext
+from rustgate.gates.compile import CompileGate, CompileSettings
+from rustgate.ledger import Ledger, stable_hash
+from rustgate.memo import LineMemo, Problem, Snapshot, line_hashes
 
 if TYPE_CHECKING:  # the judge (and the LLM SDKs behind it) loads only when a judge is asked for
     from rustgate.gates.judge import JudgeSettings
@@ -53,39 +57,219 @@ class Outcome:
         return not self.findings
 
 
+CHUNK = 2000  # records parsed and compiled together: memory stays bounded on any file size
+BLOCK = 8 << 20  # bytes of a JSONL file read (and hashed) at a time
+
+
+class _File:
+    """One file's lines, by position (the line index; a Parquet row's index): ids, problems, and
+    which outcomes to remember. Parallel lists, not an object per line: 100k lines stay cheap."""
+
+    def __init__(self, name: str, hashed: bool) -> None:
+        self.name = name
+        self.hashed = hashed  # JSONL read by raw line (positions are line numbers - 1)
+        self.digests: list[bytes] = []
+        self.ids: list[str | None] = []
+        self.problems: dict[int, list[Problem]] = {}
+        self.duplicates: dict[int, str] = {}
+        self.forget: set[int] = set()  # blank, errors, repeated ids not yet gated, unread
+        self.blank = 0
+        self.snapshot = Snapshot()
+
+    def snapshot_now(self) -> Snapshot:
+        """The outcomes owed to their line alone, in file order (the next run's memo)."""
+        if not self.forget:
+            return Snapshot(b"".join(self.digests), list(self.ids), dict(self.problems))
+        kept = [pos for pos in range(len(self.digests)) if pos not in self.forget]
+        where = {pos: index for index, pos in enumerate(kept)}
+        problems = {where[pos]: found for pos, found in self.problems.items() if pos in where}
+        return Snapshot(b"".join(self.digests[pos] for pos in kept), [self.ids[pos] for pos in kept], problems)
+
+
+def _blocks(path: str | Path) -> Iterator[list[bytes]]:
+    """The lines of ``path`` (without ``\\n``), a few megabytes at a time."""
+    with open(path, "rb") as handle:
+        rest = b""
+        while block := handle.read(BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            rest = block[cut + 1 :]
+            yield block[:cut].split(b"\n")
+        if rest:
+            yield [rest]
+
+
+class _Validation:
+    """One pass over the files: unchanged lines from the memo, the rest parsed, checked and gated."""
+
+    def __init__(self, outcome: Outcome, memo: LineMemo | None, gate: CompileGate | None) -> None:
+        self.outcome, self.memo, self.gate = outcome, memo, gate
+        self.files: list[_File] = []
+        self.first: dict[str, tuple[str, int]] = {}  # id -> (file, line) of its first occurrence
+        self.pending: list[tuple[_File, int, LoadedRecord]] = []
+        self.loaded: list[LoadedRecord] = []  # what would reach the gate (``schema_findings``)
+        self.to_judge: list[tuple[_File, int, LoadedRecord]] = []
+        self.judging = False
+
+    def read(self, path: str | Path) -> None:
+        name = str(path)
+        try:
+            hashed = self.memo is not None and detect_format(path) == "jsonl"
+        except ValueError as exc:
+            self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
+            return
+        file = _File(name, hashed)
+        self.files.append(file)
+        try:
+            if hashed:
+                assert self.memo is not None
+                file.snapshot = self.memo.load(path)
+                for lines in _blocks(path):
+                    self._block(file, lines)
+            else:
+                for parsed in iter_records(path):
+                    pos = parsed.line - 1
+                    file.blank += pos - len(file.ids)
+                    file.ids += [None] * (pos + 1 - len(file.ids))
+                    self._parse(file, pos, parsed)
+                    self._register(file, pos)
+                    self._gate(file, pos, parsed)
+        except (OSError, ValueError) as exc:
+            self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
+            file.hashed = False  # a file read in part is never remembered
+
+    def _block(self, file: _File, lines: list[bytes]) -> None:
+        """One block of a JSONL file: hashes and memo lookups in bulk, then only the new lines parsed."""
+        base = len(file.ids)
+        digests = line_hashes(lines)
+        known = list(map(file.snapshot.index.get, digests))
+        remembered = file.snapshot.ids
+        ids = [remembered[k] if k is not None else None for k in known]
+        file.digests += digests
+        file.ids += ids
+        fresh = [i for i, k in enumerate(known) if k is None]
+        self.outcome.cached += len(lines) - len(fresh)
+        if file.snapshot.problems:
+            for i, k in enumerate(known):
+                if k is not None and k in file.snapshot.problems:
+                    file.problems[base + i] = file.snapshot.problems[k]
+        parsed: dict[int, LoadedRecord | InputError] = {}
+        for i in fresh:
+            raw = lines[i].rstrip(b"\r")
+            if not raw.strip():
+                file.forget.add(base + i)
+                file.blank += 1
+                continue
+            parsed[i] = parse_line(raw, file.name, base + i + 1)
+            self._parse(file, base + i, parsed[i])
+        named = [rid for rid in file.ids[base:] if rid is not None]
+        if len(set(named)) == len(named) and self.first.keys().isdisjoint(named):
+            self.first.update((rid, (file.name, base + i + 1)) for i, rid in enumerate(file.ids[base:]) if rid)
+        else:  # an id repeats: find which lines, in order (the first one wins)
+            for pos in range(base, len(file.ids)):
+                self._register(file, pos)
+        for i, item in parsed.items():
+            self._gate(file, base + i, item)
+
+    def _parse(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+        """The line's id and its schema problems (a row that is no record has no id)."""
+        if isinstance(parsed, InputError):
+            file.problems[pos] = [(parsed.record_id or "<no id>", "schema", parsed.message)]
+            return
+        record = parsed.record
+        file.ids[pos] = record.id
+        empty = [m.role for m in record.messages if m.role != "system" and not m.content.strip()]
+        stale = record.stale_gates()
+        if empty:
+            file.problems[pos] = [(record.id, "schema", f"empty {empty[0]} message")]
+        elif stale:
+            # A verdict carried on the row for other content: an edit after gating, or a copy.
+            message = f"the {', '.join(stale)} verdict(s) on this row were given to other content: "
+            file.problems[pos] = [(record.id, "stale", message + "re-run the gates on it")]
+
+    def _register(self, file: _File, pos: int) -> None:
+        """Note the line's id; a repeat of an earlier line's is a finding of this run (never remembered)."""
+        rid = file.ids[pos]
+        if rid is None:
+            return
+        first = self.first.setdefault(rid, (file.name, pos + 1))
+        if first == (file.name, pos + 1):
+            return
+        where = f"line {first[1]}" if first[0] == file.name else f"{first[0]}:{first[1]}"
+        file.duplicates[pos] = f"duplicate id ({'first seen on' if first[0] == file.name else 'also at'} {where})"
+
+    def _gate(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+        """Queue a parsed record for the gates, unless the schema or a repeated id already stopped it."""
+        if isinstance(parsed, InputError) or pos in file.problems:
+            return
+        if pos in file.duplicates:
+            file.forget.add(pos)  # its own outcome is unknown: it never reached a gate
+            return
+        if self.gate is None:
+            self.loaded.append(parsed)
+            return
+        file.forget.add(pos)  # until its verdicts are in
+        self.pending.append((file, pos, parsed))
+        if len(self.pending) >= CHUNK:
+            self.compile()
+
+    def compile(self) -> None:
+        """The compile gate on the records queued so far (unchanged code comes from the ledger)."""
+        batch, self.pending = self.pending, []
+        if self.gate is None or not batch:
+            return
+        results = self.gate.check([item.record for _, _, item in batch])
+        for (file, pos, item), result in zip(batch, results, strict=True):
+            if result.cached:
+                self.outcome.cached += 1
+            elif result.verdict not in ("rejected", "error"):
+                self.outcome.compiled += 1
+            if result.verdict != "error":
+                file.forget.discard(pos)
+            if not result.passed:
+                file.problems[pos] = [(item.record.id, result.verdict, result.first_problem())]
+            elif self.judging:
+                self.to_judge.append((file, pos, LoadedRecord(item.record.with_gate(result), item.file, item.line)))
+
+    def judge(self, gate: Gate) -> None:
+        """The judge on what compiled, in one go (its calls are cached in the ledger)."""
+        results = asyncio.run(gate.evaluate([item.record for _, _, item in self.to_judge]))
+        self.outcome.judged = len(results)
+        for (file, pos, item), result in zip(self.to_judge, results, strict=True):
+            if result.verdict == "error":
+                file.forget.add(pos)
+            if not result.passed:
+                file.problems[pos] = [(item.record.id, f"judge {result.verdict}", result.reason or "no reason given")]
+        self.to_judge = []
+
+    def finish(self) -> None:
+        """Findings in file order; the memo of each file read whole, rewritten where it changed."""
+        for file in self.files:
+            self.outcome.records += len(file.ids) - file.blank
+            for pos, message in file.duplicates.items():  # a repeated id is all there is to say about the row
+                self.outcome.findings.append(Finding(file.name, pos + 1, file.ids[pos] or "-", "schema", message))
+            for pos, found in file.problems.items():
+                if pos not in file.duplicates:
+                    for rid, verdict, message in found:
+                        self.outcome.findings.append(Finding(file.name, pos + 1, rid, verdict, message))
+            if self.memo is not None and file.hashed:
+                now, then = file.snapshot_now(), file.snapshot
+                if (now.hashes, now.ids, now.problems) != (then.hashes, then.ids, then.problems):
+                    self.memo.save(file.name, now)
+        self.outcome.findings.sort(key=lambda f: (f.file, f.line))
+
+
 def schema_findings(paths: Sequence[str | Path]) -> tuple[list[LoadedRecord], list[Finding]]:
     """Rows that read as records, plus every schema problem (per file and across files)."""
-    loaded: list[LoadedRecord] = []
-    findings: list[Finding] = []
-    first: dict[str, str] = {}
+    outcome = Outcome()
+    run = _Validation(outcome, None, None)
     for path in paths:
-        try:
-            read = read_records(path)
-        except (OSError, ValueError) as exc:
-            findings.append(Finding(str(path), 0, "-", "schema", f"cannot read: {exc}"))
-            continue
-        findings += [Finding(e.file, e.line, e.record_id or "<no id>", "schema", e.message) for e in read.errors]
-        for item in read.records:
-            rid = item.record.id
-            where = f"{item.file}:{item.line}"
-            if rid in first:
-                findings.append(Finding(item.file, item.line, rid, "schema", f"duplicate id (also at {first[rid]})"))
-                continue
-            first[rid] = where
-            empty = [m.role for m in item.record.messages if m.role != "system" and not m.content.strip()]
-            if empty:
-                findings.append(Finding(item.file, item.line, rid, "schema", f"empty {empty[0]} message"))
-                continue
-            stale = item.record.stale_gates()
-            if stale:
-                # A verdict carried on the row for other content: an edit after gating, or a copy.
-                findings.append(
-                    Finding(item.file, item.line, rid, "stale", f"the {', '.join(stale)} verdict(s) on this row "
-                            "were given to other content: re-run the gates on it")  # fmt: skip
-                )
-                continue
-            loaded.append(item)
-    return loaded, sorted(findings, key=lambda f: (f.file, f.line))
+        run.read(path)
+    run.finish()
+    return run.loaded, outcome.findings
 
 
 def validate(
@@ -96,48 +280,38 @@ def validate(
     judge: JudgeSettings | None = None,
     judge_base_url: str | None = None,
 ) -> Outcome:
-    """Schema, then the compile gate, then (with ``judge`` and its key) the judge on what compiled."""
-    from rustgate.gates.compile import CompileGate
+    """Schema, then the compile gate, then (with ``judge`` and its key) the judge on what compiled.
 
-    loaded, findings = schema_findings(paths)
-    outcome = Outcome(records=len(loaded) + len(findings), findings=findings)
+    Lines unchanged since the last run under the same context (see ``rustgate.memo``) are not
+    parsed again: their outcome comes from the ledger.
+    """
+    outcome = Outcome()
     settings = compile_settings or CompileSettings()
     gate = settings.build(StageContext(ledger))
     assert isinstance(gate, CompileGate)
-    results = gate.check([item.record for item in loaded])
-    passed: list[LoadedRecord] = []
-    for item, result in zip(loaded, results, strict=True):
-        if result.cached:
-            outcome.cached += 1
-        elif result.verdict not in ("rejected", "error"):
-            outcome.compiled += 1
-        if result.passed:
-            passed.append(item.__class__(item.record.with_gate(result), item.file, item.line))
-        else:
-            outcome.findings.append(
-                Finding(item.file, item.line, item.record.id, result.verdict, result.first_problem())
-            )
-    if judge is not None:
-        _judge(passed, outcome, ledger, judge, judge_base_url)
-    outcome.findings.sort(key=lambda f: (f.file, f.line))
+    judge_gate = _judge_gate(judge, ledger, judge_base_url, outcome) if judge is not None else None
+    memo = None
+    context = gate.context() if settings.use_cache else None
+    if context is not None:
+        memo = LineMemo(ledger, stable_hash("hook/1", context, judge_gate.identity() if judge_gate else None))
+    run = _Validation(outcome, memo, gate)
+    run.judging = judge_gate is not None
+    for path in paths:
+        run.read(path)
+    run.compile()
+    if judge_gate is not None:
+        run.judge(judge_gate)
+    run.finish()
     return outcome
 
 
-def _judge(
-    items: list[LoadedRecord], outcome: Outcome, ledger: Ledger, settings: JudgeSettings, base_url: str | None
-) -> None:
-    """Judge the compiled records when a key is present; without one, say so and skip."""
+def _judge_gate(settings: JudgeSettings, ledger: Ledger, base_url: str | None, outcome: Outcome) -> Gate | None:
+    """The judge when its key is present; without one, say so and skip it."""
     from rustgate.llm.client import LLMClient
     from rustgate.llm.errors import LLMConfigError
 
     try:
-        gate = settings.build(StageContext(ledger, lambda model: LLMClient(model, ledger=ledger, base_url=base_url)))
+        return settings.build(StageContext(ledger, lambda model: LLMClient(model, ledger=ledger, base_url=base_url)))
     except LLMConfigError as exc:
         outcome.notes.append(f"judge skipped: {exc}")
-        return
-    results = asyncio.run(gate.evaluate([item.record for item in items]))
-    outcome.judged = len(results)
-    for item, result in zip(items, results, strict=True):
-        if not result.passed:
-            message = result.reason or "no reason given"
-            outcome.findings.append(Finding(item.file, item.line, item.record.id, f"judge {result.verdict}", message))
+        return None

@@ -42,7 +42,17 @@ CREATE TABLE IF NOT EXISTS kv (
     created REAL NOT NULL,
     PRIMARY KEY (namespace, key)
 );
+CREATE TABLE IF NOT EXISTS line_memo (
+    context TEXT NOT NULL,
+    file TEXT NOT NULL,
+    hashes BLOB NOT NULL,
+    entries TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (context, file)
+);
 """
+# Snapshots of one file kept per context (a toolchain or setting switched back and forth).
+LINE_MEMO_CONTEXTS = 4
 
 
 def stable_hash(*parts: Any) -> str:
@@ -151,8 +161,56 @@ class Ledger:
             )
             self._conn.commit()
 
+    def get_values(self, namespace: str, keys: list[str]) -> dict[str, Any]:
+        """Many ``get_value`` in few queries."""
+        found: dict[str, Any] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT key, value FROM kv WHERE namespace = ? AND key IN ({marks})", [namespace, *chunk]
+                ).fetchall()
+                found.update((key, json.loads(value)) for key, value in rows)
+        return found
+
+    def put_values(self, namespace: str, items: dict[str, Any]) -> None:
+        """Many ``put_value`` in one transaction."""
+        if not items:
+            return
+        now = time.time()
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO kv (namespace, key, value, created) VALUES (?, ?, ?, ?)",
+                [(namespace, key, json.dumps(value), now) for key, value in items.items()],
+            )
+            self._conn.commit()
+
+    # -- remembered dataset lines (rustgate.memo) ----------------------------------------
+    def get_line_memo(self, context: str, file: str) -> tuple[bytes, str] | None:
+        """One file's snapshot under ``context``: its line hashes (packed) and their entries (JSON)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT hashes, entries FROM line_memo WHERE context = ? AND file = ?", (context, file)
+            ).fetchone()
+        return None if row is None else (bytes(row[0]), str(row[1]))
+
+    def put_line_memo(self, context: str, file: str, hashes: bytes, entries: str) -> None:
+        """Replace one file's snapshot; keep the newest few contexts of that file, drop older ones."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO line_memo (context, file, hashes, entries, created) VALUES (?, ?, ?, ?, ?)",
+                (context, file, hashes, entries, time.time()),
+            )
+            self._conn.execute(
+                "DELETE FROM line_memo WHERE file = ? AND context NOT IN "
+                "(SELECT context FROM line_memo WHERE file = ? ORDER BY created DESC LIMIT ?)",
+                (file, file, LINE_MEMO_CONTEXTS),
+            )
+            self._conn.commit()
+
     def count(self, table: str) -> int:
-        if table not in {"gate_results", "llm_calls", "kv"}:
+        if table not in {"gate_results", "llm_calls", "kv", "line_memo"}:
             raise ValueError(f"unknown ledger table {table!r}")
         with self._lock:
             return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -16,32 +16,51 @@ def crate_of(record: Record) -> str:
     return str(profile.details.get("profile")) if profile and profile.details.get("profile") else "unknown"
 
 
+class Tally:
+    """Verdict counts per crate and error-code counts for one gate, fed one record at a time (a
+    stream of any length costs the counters, not the records)."""
+
+    def __init__(self, gate: str) -> None:
+        self.gate = gate
+        self.table: dict[str, Counter[str]] = {}
+        self.codes: Counter[str] = Counter()
+
+    def add(self, record: Record) -> None:
+        result = record.gates.get(self.gate)
+        if result is None:
+            return
+        for crate in (crate_of(record), "all"):
+            self.table.setdefault(crate, Counter())[result.verdict] += 1
+        self.codes.update({d.code for d in result.diagnostics if d.level.startswith("error") and d.code})
+
+    def by_crate(self) -> dict[str, dict[str, Any]]:
+        """``{crate: {"total", "pass", "fail", ..., "pass_rate"}}``, plus an ``all`` row."""
+        summary: dict[str, dict[str, Any]] = {}
+        for crate in sorted(self.table, key=lambda c: (c == "all", c)):
+            counts = self.table[crate]
+            total = sum(counts.values())
+            row: dict[str, Any] = {"total": total, **{v: counts.get(v, 0) for v in VERDICTS}}
+            row["pass_rate"] = round(counts.get("pass", 0) / total, 4) if total else 0.0
+            summary[crate] = row
+        return summary
+
+    def top_codes(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The rustc error codes that fail the most records (each code once per record)."""
+        return self.codes.most_common(limit)
+
+
+def _tally(records: Iterable[Record], gate: str) -> Tally:
+    tally = Tally(gate)
+    for record in records:
+        tally.add(record)
+    return tally
+
+
 def verdicts_by_crate(records: Iterable[Record], gate: str) -> dict[str, dict[str, Any]]:
     """``{crate: {"total", "pass", "fail", ..., "pass_rate"}}`` for one gate, plus an ``all`` row."""
-    table: dict[str, Counter[str]] = {}
-    for record in records:
-        result = record.gates.get(gate)
-        if result is None:
-            continue
-        for crate in (crate_of(record), "all"):
-            table.setdefault(crate, Counter())[result.verdict] += 1
-    summary: dict[str, dict[str, Any]] = {}
-    for crate in sorted(table, key=lambda c: (c == "all", c)):
-        counts = table[crate]
-        total = sum(counts.values())
-        row: dict[str, Any] = {"total": total, **{v: counts.get(v, 0) for v in VERDICTS}}
-        row["pass_rate"] = round(counts.get("pass", 0) / total, 4) if total else 0.0
-        summary[crate] = row
-    return summary
+    return _tally(records, gate).by_crate()
 
 
 def top_error_codes(records: Iterable[Record], gate: str = "compile", limit: int = 10) -> list[tuple[str, int]]:
     """The rustc error codes that fail the most records (each code once per record)."""
-    counts: Counter[str] = Counter()
-    for record in records:
-        result = record.gates.get(gate)
-        if result is None:
-            continue
-        codes = {d.code for d in result.diagnostics if d.level.startswith("error") and d.code}
-        counts.update(codes)
-    return counts.most_common(limit)
+    return _tally(records, gate).top_codes(limit)

@@ -11,6 +11,7 @@ line; nothing here can raise for a sample.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from rustgate.cargo.lexer import Token, string_value
@@ -30,8 +31,11 @@ READING_MACROS = {
 # Names never harmless when merely mentioned: importing or passing them lets a later call hide.
 _NEVER_NAMED = READING_MACROS - {"include"}
 # Attribute keys whose string value is a path a compiler or proc macro opens (#[path], askama's
-# #[template(path = ...)], rust-embed's #[folder = ...]).
+# #[template(path = ...)], rust-embed's #[folder = ...]) ...
 READING_KEYS = {"path", "folder"}
+# ... inside these attributes. Elsewhere ``path = "/api"`` is a proc macro's own key (utoipa's
+# #[utoipa::path(get, path = "/todos")]), not a file.
+READING_ATTRIBUTES = {"path", "folder", "template", "cfg_attr"}
 
 
 def _normalise(path: PurePosixPath) -> str | None:
@@ -70,11 +74,33 @@ def _matching_close(tokens: list[Token], start: int) -> int:
     return len(tokens)
 
 
-def _spans(tokens: list[Token]) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]:
-    """(attribute bodies, macro_rules bodies, use declarations) as index ranges, in one pass."""
+def _coverage(n: int, spans: list[tuple[int, int]]) -> list[bool]:
+    """For each token index, whether some span covers it (linear, however many spans)."""
+    diff = [0] * (n + 1)
+    for start, end in spans:
+        diff[min(start, n)] += 1
+        diff[min(end, n)] -= 1
+    covered, running = [], 0
+    for index in range(n):
+        running += diff[index]
+        covered.append(running > 0)
+    return covered
+
+
+@dataclass
+class _Spans:
+    reading_attribute: list[bool]  # inside an attribute that names files (#[path], #[template], cfg_attr)
+    macro_body: list[bool]  # inside a macro_rules! definition
+    use_declaration: list[bool]
+    meta_fragments: bool  # the file forwards attributes through #[$meta]
+
+
+def _spans(tokens: list[Token]) -> _Spans:
+    """Where each token stands (reading attribute, macro body, use declaration), in one pass."""
     attributes: list[tuple[int, int]] = []
     macro_bodies: list[tuple[int, int]] = []
     uses: list[tuple[int, int]] = []
+    meta_fragments = False
     i, n = 0, len(tokens)
     while i < n:
         token = tokens[i]
@@ -84,7 +110,10 @@ def _spans(tokens: list[Token]) -> tuple[list[tuple[int, int]], list[tuple[int, 
                 j += 1
             if j < n and tokens[j].kind == "open" and tokens[j].text == "[":
                 end = _matching_close(tokens, j)
-                attributes.append((j + 1, end))
+                first = tokens[j + 1] if j + 1 < n else None
+                meta_fragments = meta_fragments or (first is not None and first.text == "$")
+                if first is not None and first.kind == "ident" and first.text in READING_ATTRIBUTES:
+                    attributes.append((j + 1, end))
         elif token.kind == "ident" and token.text == "macro_rules" and not token.raw:
             j = i + 1
             while j < n and tokens[j].kind != "open":
@@ -97,11 +126,7 @@ def _spans(tokens: list[Token]) -> tuple[list[tuple[int, int]], list[tuple[int, 
                 j += 1
             uses.append((i + 1, j))
         i += 1
-    return attributes, macro_bodies, uses
-
-
-def _inside(index: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= index < end for start, end in spans)
+    return _Spans(_coverage(n, attributes), _coverage(n, macro_bodies), _coverage(n, uses), meta_fragments)
 
 
 def file_access_problems(files: dict[str, str], tokens: dict[str, list[Token]]) -> list[str]:
@@ -116,10 +141,7 @@ def file_access_problems(files: dict[str, str], tokens: dict[str, list[Token]]) 
     for name, stream in tokens.items():
         here = PurePosixPath(name).parent
         own_bases = [here, here / PurePosixPath(name).stem]
-        attributes, macro_bodies, uses = _spans(stream)
-        meta_fragments = any(
-            stream[start].text == "$" for start, end in attributes if start < end and start < len(stream)
-        )
+        spans = _spans(stream)
 
         def refuse(token: Token, why: str, name: str = name) -> None:
             problems.append(f"{name}:{token.line}: {why}")
@@ -136,16 +158,16 @@ def file_access_problems(files: dict[str, str], tokens: dict[str, list[Token]]) 
                 continue
             if token.text in READING_MACROS:
                 if nxt is not None and nxt.kind == "punct" and nxt.text == "!":
-                    bases = source_dirs if _inside(index, macro_bodies) else [here]
+                    bases = source_dirs if spans.macro_body[index] else [here]
                     why = _literal_call_problem(stream, index + 2, bases)
                     if why:
                         refuse(token, f"{token.text}! {why}")
-                elif token.text in _NEVER_NAMED or _inside(index, uses):
+                elif token.text in _NEVER_NAMED or spans.use_declaration[index]:
                     refuse(token, f"naming {token.text} other than to call it (an import, alias or macro argument)")
                 continue
             if token.text in READING_KEYS and nxt is not None and nxt.kind == "punct" and nxt.text == "=":
-                in_attribute = _inside(index, attributes)
-                if not (in_attribute or meta_fragments):
+                in_attribute = spans.reading_attribute[index]
+                if not (in_attribute or spans.meta_fragments):
                     continue
                 value = stream[index + 2] if index + 2 < len(stream) else None
                 literal = string_value(value) if value is not None and value.kind == "str" else None
@@ -153,7 +175,7 @@ def file_access_problems(files: dict[str, str], tokens: dict[str, list[Token]]) 
                     if in_attribute:
                         refuse(token, f"#[{token.text} = ...] with a computed value")
                     continue
-                bases = source_dirs if _inside(index, macro_bodies) or not in_attribute else own_bases
+                bases = source_dirs if spans.macro_body[index] or not in_attribute else own_bases
                 if _escapes(literal, bases):
                     refuse(token, f"{token.text} = {literal!r} reaches outside the sample")
     return problems

@@ -63,22 +63,27 @@ def _raw_string(text: str, pos: int, line: int) -> tuple[str, int, int]:
 
 def _block_comment(text: str, pos: int, line: int) -> tuple[int, int]:
     """End of a (nestable) ``/* */`` comment starting at ``pos``; and the newlines inside it."""
-    depth, i, n = 0, pos, len(text)
-    while i < n:
-        if text.startswith("/*", i):
+    # The next opener and closer are each searched for once per use, so the scan stays linear
+    # even for "/*/*/*..." with no closer.
+    depth, i = 0, pos
+    next_open, next_close = text.find("/*", i), text.find("*/", i)
+    while True:
+        if next_open >= 0 and (next_close < 0 or next_open < next_close):
             depth += 1
-            i += 2
-        elif text.startswith("*/", i):
+            i = next_open + 2
+            next_open = text.find("/*", i)
+            if next_close >= 0 and next_close < i:
+                next_close = text.find("*/", i)
+        elif next_close >= 0:
             depth -= 1
-            i += 2
+            i = next_close + 2
             if depth == 0:
                 return i, text.count("\n", pos, i)
+            next_close = text.find("*/", i)
+            if next_open >= 0 and next_open < i:
+                next_open = text.find("/*", i)
         else:
-            nxt = min((j for j in (text.find("/*", i), text.find("*/", i)) if j >= 0), default=-1)
-            if nxt < 0:
-                break
-            i = nxt
-    raise LexError("unterminated block comment", line)
+            raise LexError("unterminated block comment", line)
 
 
 def tokenize(text: str) -> Iterator[Token]:  # noqa: C901 - one dispatch over the first character

@@ -280,7 +280,7 @@ def check_replay(
                                     reason, time.monotonic() - started)  # fmt: skip
             read.update(os.path.normpath(f) for f in files)
             outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, set(source.local_names))
-            diagnostics += outcome.diagnostics
+            diagnostics += [_relative(d, root) for d in outcome.diagnostics]
             if outcome.verdict != "pass":
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
@@ -294,6 +294,15 @@ def check_replay(
         return outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _relative(diagnostic: Diagnostic, root: Path) -> Diagnostic:
+    """Paths into the scratch folder (rustc's long-type notes name it) made package-relative, so a
+    verdict's text is the same on every run and machine."""
+    prefix = f"{root}/"
+    fields = {k: getattr(diagnostic, k) for k in ("message", "rendered", "file")}
+    changed = {k: v.replace(prefix, "") for k, v in fields.items() if isinstance(v, str) and prefix in v}
+    return diagnostic.model_copy(update=changed) if changed else diagnostic
 
 
 def _remaining(limits: Limits, left: float) -> Limits:

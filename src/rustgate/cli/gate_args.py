@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from rustgate.cargo.isolation import CHOICES
+from rustgate.executors import EXECUTORS
 from rustgate.gates.compile import CompileSettings
 
 
@@ -23,11 +24,27 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
         "'none' compiles untrusted code without isolation)",
     )
     parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where samples compile: this machine (local), or a Ray cluster (ray; needs the ray extra)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="with --executor ray: the cluster (auto, HOST:PORT, ray://HOST:10001; default: $RAY_ADDRESS, "
+        "else a local Ray on this machine)",
+    )
 
 
 def compile_settings(args: argparse.Namespace, *, use_cache: bool = True) -> CompileSettings:
     """The flags as settings; raises ``ValueError`` (a usage error) for a value out of range."""
     from rustgate.cargo.templates import load_profiles
+
+    if args.ray_address is not None and args.executor != "ray":
+        raise ValueError("--ray-address needs --executor ray")
 
     if args.profile is not None:
         known = load_profiles()
@@ -42,4 +59,6 @@ def compile_settings(args: argparse.Namespace, *, use_cache: bool = True) -> Com
         use_cache=use_cache,
         method=args.method,
         sandbox=args.sandbox,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rustgate.cli.gate_args import compile_settings
-    from rustgate.gates.judge import JudgeSettings
+    from rustgate.executors import ExecutorError
     from rustgate.hook import validate
     from rustgate.ledger import Ledger
 
@@ -56,15 +56,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         settings = compile_settings(args)
-        judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold) if args.judge else None
+        judge = None
+        if args.judge:  # the judge's LLM SDKs take a second to import: only when a judge is asked for
+            from rustgate.gates.judge import JudgeSettings
+
+            judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold)
     except ValueError as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     started = time.monotonic()
     with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
-        outcome = validate(
-            args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
-        )
+        try:
+            outcome = validate(
+                args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
+            )
+        except ExecutorError as exc:
+            print(f"rustgate validate: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     for finding in outcome.findings:
         print(finding)
     for note in outcome.notes:

@@ -95,6 +95,14 @@ def _table_rows(path: str | Path, fmt: Format) -> Iterator[dict[str, Any]]:
         yield from part
 
 
+def iter_records(path: str | Path) -> Iterator[LoadedRecord | InputError]:
+    """Every row of any format, parsed, in order, streamed (duplicate ids are the caller's to find)."""
+    fmt = detect_format(path)
+    if fmt == "jsonl":
+        return iter_lines(path)
+    return _iter_table_rows(_table_rows(path, fmt), str(path))
+
+
 def read_records(path: str | Path) -> ReadResult:
     """Canonical records from JSONL, Parquet or an HF folder; bad rows reported, good ones kept."""
     fmt = detect_format(path)

@@ -46,6 +46,10 @@ class ReadResult:
 
 
 def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
+    try:  # a good line, parsed and validated in one pass (pydantic's own JSON reader)
+        return LoadedRecord(Record.model_validate_json(raw), file, line)
+    except ValueError:
+        pass  # any problem is said exactly as the two-step reading below says it
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,12 +93,18 @@ def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
     return result
 
 
-def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
-    name = str(path)
+def iter_raw_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """``(line number, raw bytes without the line ending)`` of every non-blank line, streamed."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
-                yield parse_line(raw.rstrip(b"\r\n"), name, number)
+                yield number, raw.rstrip(b"\r\n")
+
+
+def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
+    name = str(path)
+    for number, raw in iter_raw_lines(path):
+        yield parse_line(raw, name, number)
 
 
 def read_jsonl(path: str | Path) -> ReadResult:

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from rustgate.cargo.batch import check_batch
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
-from rustgate.cargo.replay import CheckOutcome, check_replay
+from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
-from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile
+from rustgate.executors import CompileJob, Executor, ExecutorName, RunSpec, default_jobs, make_executor
+from rustgate.executors.base import profile_fingerprint
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
+from rustgate.memo import code_fingerprint
 from rustgate.records import Diagnostic, GateResult, Record
 
 log = logging.getLogger(__name__)
@@ -33,22 +31,6 @@ Method = Literal["replay", "batch"]
 OnResult = Callable[[int, GateResult], None]
 # Verdicts a larger limit could change: served from the cache only under limits no larger.
 LIMIT_CODES = {"RG-MEMORY"}
-
-
-def default_jobs() -> int:
-    """One compiler per core plus one, so a core never idles while a sandbox starts up."""
-    return (os.cpu_count() or 1) + 1
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One distinct sample crate to compile, with the warm profile it compiles against."""
-
-    key: str
-    source: CrateSource
-    profile: Profile
-    warm: WarmProfile
-    limits: Limits
 
 
 class CompileGate(Gate):
@@ -78,6 +60,8 @@ class CompileGate(Gate):
         sandbox: str | None = None,
         warm_missing: bool = True,
         cache_root: Path | None = None,
+        executor: Executor | ExecutorName = "local",
+        ray_address: str | None = None,
     ) -> None:
         self.profile = profile
         self.jobs = max(1, jobs or default_jobs())
@@ -89,7 +73,12 @@ class CompileGate(Gate):
         self.sandbox = sandbox
         self.warm_missing = warm_missing
         self.cache_root = cache_root
+        # Where misses compile: never part of a verdict, so never of ``identity`` or a cache key.
+        self.executor = (
+            executor if isinstance(executor, Executor) else make_executor(executor, jobs=jobs, ray_address=ray_address)
+        )
         self.isolation: Isolation | None = None  # the backend the last check used
+        self.toolchain: Toolchain | None = None  # the toolchain the last check keyed with
 
     def identity(self) -> dict[str, Any]:
         """What can change a verdict (the run id and the report use it; jobs and caching cannot)."""
@@ -104,6 +93,27 @@ class CompileGate(Gate):
 
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return await asyncio.to_thread(self.check, records)
+
+    def context(self) -> dict[str, Any] | None:
+        """Everything outside a record that decides its verdict: ``identity`` plus the sandbox backend,
+        toolchain and profiles this machine resolves them to, and rustgate's own code. None when the
+        toolchain, templates or sandbox cannot be resolved (then nothing may be remembered)."""
+        try:
+            toolchain = detect_toolchain()
+            profiles = load_profiles()
+            isolation = choose_isolation(requested_backend(self.sandbox), toolchain)
+        except (ToolchainError, TemplateError, IsolationError):
+            return None
+        return self._context(toolchain, profiles, isolation)
+
+    def _context(self, toolchain: Toolchain, profiles: dict[str, Profile], isolation: Isolation) -> dict[str, Any]:
+        return {
+            **self.identity(),
+            "backend": isolation.backend,
+            "toolchain": toolchain.verbose_version,
+            "profiles": {name: profile_fingerprint(p) for name, p in sorted(profiles.items())},
+            "code": code_fingerprint(),
+        }
 
     def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain, isolation: Isolation) -> str:
         """Everything a verdict depends on, except limits (see ``_fresh``)."""
@@ -131,10 +141,14 @@ class CompileGate(Gate):
     def check(self, records: Sequence[Record], on_result: OnResult | None = None) -> list[GateResult]:
         """One result per record, in order; ``on_result(index, result)`` as each lands."""
         results: list[GateResult | None] = [None] * len(records)
+        hashes = [record.content_hash() for record in records]
 
-        def land(index: int, result: GateResult) -> None:
+        def land(index: int, result: GateResult, cached: bool = False) -> None:
             # One compile may serve many records (same code): each gets the verdict bound to its own content.
-            result = result.model_copy(update={"content_hash": _content_hash(records[index])})
+            update: dict[str, Any] = {"content_hash": hashes[index]}
+            if cached:
+                update["cached"] = True
+            result = result.model_copy(update=update)
             results[index] = result
             if on_result is not None:
                 on_result(index, result)
@@ -143,6 +157,7 @@ class CompileGate(Gate):
             toolchain = detect_toolchain()
             profiles = load_profiles()
             self.isolation = choose_isolation(requested_backend(self.sandbox), toolchain)
+            self.toolchain = toolchain
         except (ToolchainError, TemplateError, IsolationError) as exc:
             for index in range(len(records)):
                 land(index, self.error(str(exc)))
@@ -154,26 +169,34 @@ class CompileGate(Gate):
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
         spent: dict[str, float] = {}
-        for index, record in enumerate(records):
+        memo: str | None = None  # the ledger namespace of this context's content memo
+        todo: list[int] = list(range(len(records)))
+        learned: dict[str, Any] = {}
+        if self.use_cache and self.ledger is not None:
+            memo = "compile-content/" + stable_hash(self._context(toolchain, profiles, isolation))[:24]
+            todo = self._recall(memo, hashes, land)
+        for index in todo:
+            record = records[index]
             started = time.monotonic()
             extracted = self._extract(record, profiles)
             if isinstance(extracted, Rejection):
-                land(index, self._rejected(extracted, toolchain, isolation))
+                rejected = self._rejected(extracted, toolchain, isolation)
+                land(index, rejected)
+                learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
                 continue
             key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
             pending.setdefault(key, []).append(index)
             sources[key] = extracted
             spent[key] = max(spent.get(key, 0.0), time.monotonic() - started)
+            learned[hashes[index]] = {"key": key}
+        if memo is not None and self.ledger is not None:
+            self.ledger.put_values(memo, learned)
 
         if self.use_cache and self.ledger is not None and pending:
             for key, cached in self.ledger.get_results(list(pending)).items():
                 if self._fresh(cached):
                     for index in pending.pop(key):
-                        land(index, cached.model_copy(update={"cached": True}))
-
-        warm: dict[str, WarmProfile | str] = {}
-        for name in sorted({sources[key].profile for key in pending}):
-            warm[name] = self._warm(profiles[name], toolchain)
+                        land(index, cached, cached=True)
 
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
@@ -183,12 +206,9 @@ class CompileGate(Gate):
             for index in pending[key]:
                 land(index, result)
 
-        jobs: list[_Job] = []
+        jobs: list[CompileJob] = []
         for key in pending:
-            state = warm[sources[key].profile]
-            if isinstance(state, str):
-                finish(key, CheckOutcome("error", reason=state))
-                continue
+            profile = profiles[sources[key].profile]
             # Time spent reading the answer counts against the sample's own limit.
             limits = Limits(
                 max(0.1, self.limits.timeout_s - spent[key]),
@@ -196,12 +216,50 @@ class CompileGate(Gate):
                 self.limits.max_output_mb,
                 self.limits.max_stream_mb,
             )
-            jobs.append(_Job(key, sources[key], profiles[state.profile], state, limits))
+            jobs.append(CompileJob(key, sources[key], profile.name, profile_fingerprint(profile), limits))
 
-        run = self._run_batches if self.method == "batch" else self._run_replay
-        for key, outcome in run(jobs, toolchain, isolation):
-            finish(key, outcome)
+        spec = RunSpec(
+            toolchain_key=toolchain.key,
+            toolchain_version=toolchain.version,
+            sandbox=isolation.backend,
+            limits=self.limits,
+            method=self.method,
+            warm_missing=self.warm_missing,
+            cache_root=str(self.cache_root) if self.cache_root is not None else None,
+        )
+        for key, outcome in self.executor.run(jobs, spec):
+            if key in pending and results[pending[key][0]] is None:
+                finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
+
+    def _recall(self, memo: str, hashes: list[str], land: Callable[[int, GateResult, bool], None]) -> list[int]:
+        """Land what the content memo and the ledger already know; the indexes still to extract.
+
+        The memo maps a record's content hash (under this gate's whole ``context``) to what
+        extraction made of it: a cache key, or the rejection. A large unchanged file then costs
+        lookups, not a re-parse of every answer.
+        """
+        assert self.ledger is not None
+        known = self.ledger.get_values(memo, sorted(set(hashes)))
+        todo: list[int] = []
+        by_key: dict[str, list[int]] = {}
+        for index, content in enumerate(hashes):
+            entry = known.get(content)
+            if not isinstance(entry, dict):
+                todo.append(index)
+            elif "rejected" in entry:
+                land(index, GateResult.model_validate(entry["rejected"]), False)
+            else:
+                by_key.setdefault(str(entry["key"]), []).append(index)
+        cached = self.ledger.get_results(list(by_key)) if by_key else {}
+        for key, indexes in by_key.items():
+            result = cached.get(key)
+            if result is not None and self._fresh(result):
+                for index in indexes:
+                    land(index, result, True)
+            else:  # compiled under a smaller limit, or never stored (an error): compile again
+                todo.extend(indexes)
+        return sorted(todo)
 
     def _extract(self, record: Record, profiles: dict[str, Profile]) -> CrateSource | Rejection:
         """Never raises: an unexpected failure on one record rejects that record, with the cause."""
@@ -210,54 +268,6 @@ class CompileGate(Gate):
         except Exception as exc:  # a bug of ours must not cost every other record its verdict
             log.error("compile gate: reading record %r failed:\n%s", record.id[:200], traceback.format_exc())
             return Rejection(f"the answer could not be read ({type(exc).__name__}: {str(exc)[:200]})")
-
-    def _run_replay(
-        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
-    ) -> Iterator[tuple[str, CheckOutcome]]:
-        """One sandboxed rustc per sample target, ``self.jobs`` at a time, yielded as each finishes."""
-
-        def one(job: _Job) -> tuple[str, CheckOutcome]:
-            try:
-                outcome = check_replay(
-                    job.source, job.warm, toolchain, job.profile.manifest_text, job.limits, isolation
-                )
-            except OSError as exc:
-                outcome = CheckOutcome("error", reason=f"could not run the compiler: {exc}")
-            return job.key, outcome
-
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for future in as_completed([pool.submit(one, job) for job in jobs]):
-                yield future.result()
-
-    def _run_batches(
-        self, jobs: list[_Job], toolchain: Toolchain, isolation: Isolation
-    ) -> Iterator[tuple[str, CheckOutcome]]:
-        """One ``cargo check`` per profile over a package with a target per sample."""
-        by_profile: dict[str, list[_Job]] = {}
-        for job in jobs:
-            by_profile.setdefault(job.profile.name, []).append(job)
-        for group in by_profile.values():
-            first = group[0]
-            try:
-                outcomes = check_batch(
-                    [j.source for j in group], first.profile, first.warm, toolchain, self.limits, isolation
-                )
-            except OSError as exc:
-                outcomes = [CheckOutcome("error", reason=f"could not run cargo: {exc}")] * len(group)
-            yield from zip((j.key for j in group), outcomes, strict=True)
-
-    def _warm(self, profile: Profile, toolchain: Toolchain) -> WarmProfile | str:
-        """The warm state, warming on first use; a string says why it is unavailable."""
-        state = load_warm(profile, toolchain, self.cache_root)
-        if state is not None:
-            return state
-        if not self.warm_missing:
-            return f"profile {profile.name!r} is not warm: run `rustgate warm {profile.name}`"
-        log.warning("profile %r is not warm: building its pinned crates once (minutes; `rustgate warm`)", profile.name)
-        try:
-            return warm_profile(profile, toolchain, self.cache_root)
-        except (WarmError, OSError) as exc:
-            return str(exc)
 
     def _details(self, profile: str | None, toolchain: Toolchain, isolation: Isolation) -> dict[str, Any]:
         return {
@@ -306,14 +316,10 @@ class CompileGate(Gate):
         )
 
 
-def _content_hash(record: Record) -> str:
-    return record.content_hash()
-
-
 class CompileSettings(GateSettings):
     """``[compile]`` in a pipeline config, ``rustgate check``/``validate`` flags, or Python."""
 
-    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache"})
+    EXECUTION: ClassVar[frozenset[str]] = frozenset({"jobs", "use_cache", "executor", "ray_address"})
 
     profile: str | None = None
     jobs: int | None = Field(default=None, ge=1)
@@ -324,6 +330,8 @@ class CompileSettings(GateSettings):
     use_cache: bool = True
     method: Method = "replay"
     sandbox: str | None = None
+    executor: ExecutorName = "local"  # where misses compile: this machine, or a Ray cluster
+    ray_address: str | None = None  # with executor = "ray": the cluster (None: RAY_ADDRESS, else a local Ray)
 
     def build(self, context: StageContext) -> CompileGate:
         return CompileGate(ledger=context.ledger, **self.model_dump())

@@ -1,0 +1,28 @@
+"""The default executor: this machine, one rustc per core plus one, in a thread pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from rustgate.executors.base import CompileJob, Executor, Finished, RunSpec
+from rustgate.executors.node import Node, run_jobs
+
+
+def default_jobs() -> int:
+    """One compiler per core plus one, so a core never idles while a sandbox starts up."""
+    return (os.cpu_count() or 1) + 1
+
+
+class LocalExecutor(Executor):
+    """Compiles on this machine: ``jobs`` sandboxed compilers at a time."""
+
+    name = "local"
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = max(1, jobs or default_jobs())
+
+    def run(self, jobs: Sequence[CompileJob], spec: RunSpec) -> Finished:
+        if not jobs:
+            return
+        yield from run_jobs(Node(spec), jobs, self.jobs)

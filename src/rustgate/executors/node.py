@@ -1,0 +1,141 @@
+"""The worker side: one machine checks jobs with its own toolchain, profiles, sandbox and warm cache.
+
+Nothing here trusts the driver's paths. Each node detects its own ``rustc``, loads its own
+templates, starts the sandbox backend the driver chose and finds (or builds, under a file lock:
+once per node) its warm dependencies. A node whose toolchain or templates differ from what the
+driver keyed the verdicts with answers ``error`` for those jobs: its verdicts could disagree
+with the cache, so it gives none.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from rustgate.cargo.batch import check_batch
+from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
+from rustgate.cargo.replay import CheckOutcome, check_replay
+from rustgate.cargo.templates import Profile, TemplateError, load_profiles
+from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
+from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
+from rustgate.executors.base import CompileJob, Finished, RunSpec, profile_fingerprint
+from rustgate.paths import cache_dir
+
+
+class Node:
+    """This machine, set up for one ``RunSpec``; ``remote`` adds the host name to every refusal."""
+
+    def __init__(self, spec: RunSpec, *, remote: bool = False) -> None:
+        self.spec = spec
+        self.where = f" on node {socket.gethostname()}" if remote else ""
+        self.cache_root = Path(spec.cache_root) if spec.cache_root else None
+        self._lock = threading.Lock()
+        self._warm: dict[str, WarmProfile | str] = {}
+        self.toolchain: Toolchain | None = None
+        self.isolation: Isolation | None = None
+        self.profiles: dict[str, Profile] = {}
+        self.problem = self._set_up()
+
+    def _set_up(self) -> str | None:
+        """None when this node can check the run's jobs, else why not (every job's ``error``)."""
+        try:
+            toolchain = detect_toolchain()
+        except ToolchainError as exc:
+            return f"{exc}{self.where}"
+        if toolchain.key != self.spec.toolchain_key:
+            return (
+                f"the toolchain{self.where} is {toolchain.version} (rustc -vV hash {toolchain.key}), the driver's "
+                f"{self.spec.toolchain_version} ({self.spec.toolchain_key}): every node must run the same toolchain"
+            )
+        try:
+            self.profiles = load_profiles()
+            self.isolation = choose_isolation(self.spec.sandbox, toolchain)
+        except TemplateError as exc:
+            return f"{exc}{self.where}"
+        except IsolationError as exc:
+            return f"the {self.spec.sandbox} sandbox cannot run{self.where}: {exc}"
+        self.toolchain = toolchain
+        return None
+
+    def warm(self, job: CompileJob) -> WarmProfile | str:
+        """The job's warm profile, looked up once per profile (and built once, if allowed)."""
+        with self._lock:
+            key = f"{job.profile}/{job.fingerprint}"
+            if key not in self._warm:
+                self._warm[key] = self._resolve_warm(job)
+            return self._warm[key]
+
+    def _resolve_warm(self, job: CompileJob) -> WarmProfile | str:
+        assert self.toolchain is not None
+        profile = self.profiles.get(job.profile)
+        if profile is None:
+            return f"profile {job.profile!r} does not exist{self.where}: every node needs the driver's templates"
+        here = profile_fingerprint(profile)
+        if here != job.fingerprint:
+            return (
+                f"profile {job.profile!r}{self.where} differs from the driver's (manifest and lockfile fingerprint "
+                f"{here}, the driver's {job.fingerprint}): every node needs the same templates and lockfiles"
+            )
+        state = load_warm(profile, self.toolchain, self.cache_root)
+        if state is not None:
+            return state
+        if not self.spec.warm_missing:
+            folder = warm_root(self.toolchain, self.cache_root or cache_dir())
+            there = " there" if self.where else ""
+            name = profile.name
+            return f"profile {name!r} is not warm{self.where} ({folder}): run `rustgate warm {name}`{there}"
+        try:
+            return warm_profile(profile, self.toolchain, self.cache_root)
+        except (WarmError, OSError) as exc:
+            return f"{exc}{self.where}"
+
+    def check(self, job: CompileJob) -> CheckOutcome:
+        """One job by rustc replay; never raises."""
+        if self.problem is not None:
+            return CheckOutcome("error", reason=self.problem)
+        state = self.warm(job)
+        if isinstance(state, str):
+            return CheckOutcome("error", reason=state)
+        assert self.toolchain is not None and self.isolation is not None
+        try:
+            return check_replay(
+                job.source, state, self.toolchain, self.profiles[job.profile].manifest_text, job.limits, self.isolation
+            )
+        except OSError as exc:
+            return CheckOutcome("error", reason=f"could not run the compiler{self.where}: {exc}")
+
+    def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
+        """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises."""
+        first = jobs[0]
+        if self.problem is not None:
+            return [CheckOutcome("error", reason=self.problem)] * len(jobs)
+        state = self.warm(first)
+        if isinstance(state, str):
+            return [CheckOutcome("error", reason=state)] * len(jobs)
+        assert self.toolchain is not None and self.isolation is not None
+        try:
+            return check_batch(
+                [j.source for j in jobs], self.profiles[first.profile], state, self.toolchain, self.spec.limits,
+                self.isolation,
+            )  # fmt: skip
+        except OSError as exc:
+            return [CheckOutcome("error", reason=f"could not run cargo{self.where}: {exc}")] * len(jobs)
+
+
+def run_jobs(node: Node, jobs: Sequence[CompileJob], threads: int) -> Finished:
+    """Yield ``(key, outcome)`` for ``jobs`` on ``node`` as each finishes: ``threads`` rustc at a time
+    (replay), or one ``cargo check`` per profile (batch)."""
+    if node.spec.method == "batch":
+        groups: dict[str, list[CompileJob]] = {}
+        for job in jobs:
+            groups.setdefault(f"{job.profile}/{job.fingerprint}", []).append(job)
+        for group in groups.values():
+            yield from zip((j.key for j in group), node.check_group(group), strict=True)
+        return
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = {pool.submit(node.check, job): job.key for job in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
