@@ -28,6 +28,7 @@ from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import PROBE_CRATE, WarmProfile
 from rustgate.records import Diagnostic, Verdict
 
+_LONG_TYPE = re.compile(r"long-type-\d+\.txt")
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT, signal.SIGTRAP}
 
 
@@ -297,11 +298,16 @@ def check_replay(
 
 
 def _relative(diagnostic: Diagnostic, root: Path) -> Diagnostic:
-    """Paths into the scratch folder (rustc's long-type notes name it) made package-relative, so a
-    verdict's text is the same on every run and machine."""
+    """Paths into the scratch folder made package-relative, and rustgate's random long-type file
+    names (deleted with the folder) made plain, so a verdict's text is the same on every run."""
     prefix = f"{root}/"
-    fields = {k: getattr(diagnostic, k) for k in ("message", "rendered", "file")}
-    changed = {k: v.replace(prefix, "") for k, v in fields.items() if isinstance(v, str) and prefix in v}
+    changed = {}
+    for key in ("message", "rendered", "file"):
+        value = getattr(diagnostic, key)
+        if isinstance(value, str):
+            new = _LONG_TYPE.sub("long-type.txt", value.replace(prefix, ""))
+            if new != value:
+                changed[key] = new
     return diagnostic.model_copy(update=changed) if changed else diagnostic
 
 
