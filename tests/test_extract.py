@@ -192,5 +192,25 @@ def test_lone_surrogates_and_huge_answers_are_rejected() -> None:
 
 
 def test_extern_crate_outside_the_profile_is_rejected_by_name() -> None:
-    rejection = rejected("```rust\nextern crate sqlx;\npub fn f() {}\n```", crate="axum")
-    assert rejection.missing_crates == ("sqlx",) and rejection.code == "RG-CRATE"
+    rejection = rejected("```rust\nextern crate not_pinned_anywhere;\npub fn f() {}\n```", crate="axum")
+    assert rejection.missing_crates == ("not_pinned_anywhere",) and rejection.code == "RG-CRATE"
+
+
+def test_members_of_a_use_tree_are_not_crates() -> None:
+    from rustgate.cargo.extract import path_roots
+    from rustgate.cargo.lexer import tokenize
+
+    code = "use axum::{body::Body as AxumBody, routing::get};\nuse ::serde::Deserialize;\nfn f() { tokio::spawn(x); }"
+    assert path_roots(list(tokenize(code))) == ["axum", "serde", "tokio"]
+    answer = (
+        "```rust\n// src/lib.rs\npub fn hi() {}\n```\n"
+        "```rust\n// src/main.rs\nuse leptos::{config::get_configuration, prelude::*};\n"
+        "use todo_app::hi;\nfn main() { hi(); }\n```"
+    )
+    assert crate_of(answer, crate="leptos").library_name == "todo_app"
+
+
+def test_markers_pick_the_ssr_profile() -> None:
+    answer = "```rust\nuse leptos::prelude::*;\nuse leptos_axum::LeptosRoutes;\npub fn f() {}\n```"
+    assert crate_of(answer, crate="leptos").profile == "leptos-ssr"
+    assert crate_of("```rust\nuse leptos::prelude::*;\npub fn f() {}\n```", crate="leptos").profile == "leptos"

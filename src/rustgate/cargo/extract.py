@@ -22,7 +22,7 @@ from typing import Any
 from rustgate.cargo.file_access import file_access_problems
 from rustgate.cargo.layout import LayoutError, check_tree, header_path, module_parents, normalise
 from rustgate.cargo.lexer import LexError, Token, tokenize
-from rustgate.cargo.templates import Profile
+from rustgate.cargo.templates import Profile, choose_profile, load_profiles
 from rustgate.markdown import CodeBlock, code_blocks, split_lines
 from rustgate.records import Record
 
@@ -32,15 +32,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _RUSTY_STARTS = ("use ", "fn ", "pub ", "impl ", "struct ", "enum ", "mod ", "#[", "#![", "async fn ", "trait ")
 _MANIFEST_TABLES = ("[package", "[dependencies", "[workspace", "[target.", "[dev-dependencies", "[build-dependencies")
 _DECLARES = {"mod", "struct", "enum", "trait", "type", "union", "fn", "const", "static"}
-# Until the registry names profiles per crate: the crate roots that select a framework profile.
-_PROFILE_OF_ROOT = {
-    "axum": "axum",
-    "axum_extra": "axum",
-    "leptos": "leptos",
-    "leptos_router": "leptos",
-    "leptos_meta": "leptos",
-    "rig": "rig",
-}
 
 
 @dataclass
@@ -100,13 +91,24 @@ def _looks_rusty(body: str) -> bool:
 def path_roots(stream: list[Token]) -> list[str]:
     """First segments of paths (``axum::``, ``::serde::``, ``extern crate x``, ``use x;``), in order."""
     roots: list[str] = []
+    in_use = False  # inside `use ...;`: only the segment right after `use` (or `use ::`) is a crate
     for i, token in enumerate(stream):
+        if token.kind == "punct" and token.text == ";":
+            in_use = False
         if token.kind != "ident":
             continue
+        if token.text == "use" and not token.raw:
+            in_use = True
+            continue
         prev = stream[i - 1] if i else None
+        if in_use and not (
+            prev is not None and (prev.text == "use" or (prev.text == "::" and i > 1 and stream[i - 2].text == "use"))
+        ):
+            continue
         prev2 = stream[i - 2] if i > 1 else None
         nxt = stream[i + 1] if i + 1 < len(stream) else None
-        leading = prev is None or prev.text != "::" or (prev2 is None or prev2.kind not in ("ident", "close"))
+        leading = prev is None or prev.text != "::" or prev2 is None or prev2.kind not in ("ident", "close")
+        leading = leading or (prev2 is not None and prev2.text == "use")
         path_start = nxt is not None and nxt.text == "::" and leading and not (prev2 and prev2.text == ">")
         extern_crate = prev is not None and prev.text == "crate" and prev2 is not None and prev2.text == "extern"
         bare_use = prev is not None and prev.text == "use" and nxt is not None and nxt.text in (";", "as")
@@ -145,19 +147,13 @@ def has_main(stream: list[Token]) -> bool:
     return False
 
 
-def guess_profile(code: str) -> str:
-    """The framework profile the code's paths name first; ``rust`` when none."""
+def guess_profile(code: str, profiles: dict[str, Profile] | None = None) -> str | None:
+    """The profile the registry picks for unlabelled ``code`` (by the crates its paths name)."""
     try:
         stream = list(tokenize(code))
     except LexError:
-        return "rust"
-    return next((_PROFILE_OF_ROOT[r] for r in path_roots(stream) if r in _PROFILE_OF_ROOT), "rust")
-
-
-def choose_profile(crate: str | None, roots: list[str], profiles: dict[str, Profile]) -> str:
-    if crate and crate in profiles:
-        return crate
-    return next((_PROFILE_OF_ROOT[r] for r in roots if r in _PROFILE_OF_ROOT), "rust")
+        return None
+    return choose_profile(None, path_roots(stream), profiles if profiles is not None else load_profiles())
 
 
 @dataclass
@@ -328,6 +324,8 @@ def _extract(
         return Rejection(problems[0], code="RG-INCLUDE", problems=tuple(problems))
     ordered_roots = [r for path in sorted(streams) for r in path_roots(streams[path])]
     chosen = forced or choose_profile(record.crate, ordered_roots, profiles)
+    if chosen is None:
+        return Rejection(f"no profile for crate {record.crate!r} (known: {', '.join(sorted(profiles))})")
     if chosen not in profiles:
         return Rejection(f"unknown profile {chosen!r} (known: {', '.join(sorted(profiles))})")
     target = profiles[chosen]

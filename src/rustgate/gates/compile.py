@@ -124,8 +124,7 @@ class CompileGate(Gate):
             source.profile,
             source.identity(),
             toolchain.verbose_version,
-            profile.lock_hash,
-            profile.manifest_text,
+            profile.fingerprint,
             isolation.backend,
         )
 

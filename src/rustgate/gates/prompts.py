@@ -6,14 +6,10 @@ for axum 0.7 or leptos 0.6 fails to compile against the pins, and the repair loo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
-PINNED: dict[str, str] = {
-    "axum": "axum =0.8.9 (with axum-extra 0.12, tokio 1, tower 0.5, tower-http 0.6, serde 1)",
-    "leptos": 'leptos =0.7.8, leptos_router =0.7.8, leptos_meta =0.7.8 (feature "csr"; serde 1)',
-    "rig": 'rig-core =0.13.0 (feature "derive"; tokio 1, serde 1, schemars 0.8)',
-    "rust": "Rust 2021 edition, std only plus serde 1, anyhow 1, thiserror 2, tokio 1",
-}
+from rustgate.cargo.templates import Profile, TemplateError, choose_profile, load_profiles
 
 GENERATOR_SYSTEM = """You write training examples for a model that helps Rust developers.
 Each example is one realistic developer instruction and one expert answer.
@@ -98,10 +94,26 @@ ANSWER>>>
 Compile result (fact): {compile_fact}"""
 
 
+def _profile_line(profile: Profile) -> str:
+    """``axum profile: axum =0.8.9, axum-extra =0.12.6; also tokio 1.48.0, serde 1.0.228, ...``"""
+    pins = profile.pins()
+    main = [d for d in pins if profile.lib_name(d) in profile.frameworks] or list(pins)[:3]
+    rest = [f"{d} {pins[d].lstrip('=')}" for d in pins if d not in main]
+    line = f"{profile.name} profile: " + ", ".join(f"{d} ={pins[d].lstrip('=')}" for d in main)
+    return line + (f"; also {', '.join(rest)}" if rest else "")
+
+
+@functools.lru_cache(maxsize=64)
 def pins_text(crate: str | None) -> str:
-    if crate and crate in PINNED:
-        return "- " + PINNED[crate]
-    return "\n".join(f"- {line}" for line in PINNED.values())
+    """The exact versions an answer about ``crate`` is compiled against, from the profile registry
+    (every default profile when the crate is unknown); never a hand-kept list."""
+    try:
+        profiles = load_profiles()
+    except TemplateError:
+        return "- (the pinned crate templates are not installed)"
+    name = choose_profile(crate, (), profiles) if crate else None
+    chosen = [profiles[name]] if name else [p for p in profiles.values() if p.built_in and not p.on_demand]
+    return "\n".join(f"- {_profile_line(p)}" for p in chosen)
 
 
 def rubric_text() -> str:
@@ -117,5 +129,5 @@ def prompt_hash(*templates: str) -> str:
     return hashlib.sha256("\x00".join(templates).encode()).hexdigest()[:12]
 
 
-GENERATOR_PROMPT_HASH = prompt_hash(GENERATOR_SYSTEM, GENERATOR_USER, REPAIR_USER, *PINNED.values())
-JUDGE_PROMPT_HASH = prompt_hash(JUDGE_SYSTEM, JUDGE_USER, *DIMENSIONS.values(), *PINNED.values())
+GENERATOR_PROMPT_HASH = prompt_hash(GENERATOR_SYSTEM, GENERATOR_USER, REPAIR_USER, pins_text(None))
+JUDGE_PROMPT_HASH = prompt_hash(JUDGE_SYSTEM, JUDGE_USER, *DIMENSIONS.values(), pins_text(None))
