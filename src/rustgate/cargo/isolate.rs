@@ -193,7 +193,7 @@ fn relay(child: c_int) -> ! {
     }
     unsafe {
         signal(sig, 0);
-        kill(getpid(), sig);
+        kill(getpid(), sig); // the namespace's init cannot die of its own signal: then the exit code says it
     }
     exit(128 + sig)
 }
@@ -270,6 +270,15 @@ fn main() {
     std::env::set_current_dir(&spec.chdir).unwrap_or_else(|_| die(&format!("chdir {}", spec.chdir.display())));
     if unsafe { prctl(PR_SET_NO_NEW_PRIVS, 1 as c_ulong, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) } != 0 {
         die("prctl(NO_NEW_PRIVS)");
+    }
+    // The namespace's init stays a plain waiter: a command running as pid 1 would ignore the
+    // signals the kernel sends it (SIGXFSZ past the file-size limit, SIGSEGV ...), unlike anywhere else.
+    let command = unsafe { fork() };
+    if command < 0 {
+        die("fork");
+    }
+    if command > 0 {
+        relay(command);
     }
     // uid 1000 in the namespace: execve drops every capability the namespace gave us.
     let program: &OsStr = &spec.command[0];

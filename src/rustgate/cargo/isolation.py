@@ -10,7 +10,7 @@ Three backends, chosen by ``RUSTGATE_SANDBOX`` (or ``CompileGate(sandbox=...)``)
 - ``none``: no isolation at all. Only ever by explicit choice (``RUSTGATE_SANDBOX=none``), and
   every run says so: the text check and the dep-info check are then the only walls.
 
-``auto`` (the default) takes the first of bwrap and namespaces that works here, and when neither
+``auto`` (the default) takes the first of namespaces and bwrap that works here, and when neither
 does, refuses to compile (an infrastructure ``error`` on every sample, with what to do).
 The backend is part of every verdict's cache key.
 """
@@ -173,26 +173,33 @@ def choose_isolation(requested: str, toolchain: Toolchain) -> Isolation:
     if requested == "none":
         return Isolation("none")
     failures: list[str] = []
-    if requested in ("auto", "bwrap"):
-        bwrap = which("bwrap")
-        if bwrap is None:
-            failures.append("bwrap: not installed")
-        else:
-            isolation = Isolation("bwrap", bwrap)
-            problem = _probe(isolation)
-            if problem is None:
-                return isolation
-            failures.append(f"bwrap: {problem}")
-    if requested in ("auto", "namespaces"):
-        try:
-            isolation = Isolation("namespaces", str(build_launcher(toolchain)))
-            problem = _probe(isolation)
-        except (IsolationError, OSError, subprocess.TimeoutExpired) as exc:
-            problem = str(exc)
-        if problem is None:
+    # auto: rustgate's own launcher first (the same view as bubblewrap, a third cheaper to start:
+    # docs/benchmarks.md), then bubblewrap where user namespaces are closed to it but not to bwrap.
+    for backend in (("namespaces", "bwrap") if requested == "auto" else (requested,)):
+        isolation, problem = _try(backend, toolchain)
+        if isolation is not None:
             return isolation
-        failures.append(f"namespaces: {problem}")
+        failures.append(f"{backend}: {problem}")
     raise IsolationError(
         "no sandbox can run here (" + "; ".join(failures) + "). Install bubblewrap, or allow unprivileged "
         f"user namespaces, or set {ENV_VAR}=none to compile untrusted code without isolation (unsafe)"
     )
+
+
+def _try(backend: str, toolchain: Toolchain) -> tuple[Isolation | None, str]:
+    """The backend if it runs here, else None and why not."""
+    if backend == "bwrap":
+        bwrap = which("bwrap")
+        if bwrap is None:
+            return None, "not installed"
+        isolation = Isolation("bwrap", bwrap)
+    else:
+        try:
+            isolation = Isolation("namespaces", str(build_launcher(toolchain)))
+        except (IsolationError, OSError, subprocess.TimeoutExpired) as exc:
+            return None, str(exc)
+    try:
+        problem = _probe(isolation)
+    except subprocess.TimeoutExpired as exc:
+        problem = str(exc)
+    return (isolation, "") if problem is None else (None, problem)

@@ -20,7 +20,7 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
         "--sandbox",
         choices=CHOICES,
         default=None,
-        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: bubblewrap, else namespaces; "
+        help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: namespaces, else bubblewrap; "
         "'none' compiles untrusted code without isolation)",
     )
     parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)

@@ -9,29 +9,18 @@ runs a job resolves the rest on its own (``rustgate.executors.node``) and refuse
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.sandbox import Limits
-from rustgate.cargo.templates import Profile
 
 
 class ExecutorError(RuntimeError):
     """An executor cannot be built (its engine is not installed): a usage error, not a verdict."""
-
-
-def profile_fingerprint(profile: Profile) -> str:
-    """Identity of the exact package a sample compiles in: manifest and lockfile together."""
-    digest = hashlib.sha256()
-    for text in (profile.manifest_text, profile.lock_text):
-        digest.update(text.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -41,7 +30,7 @@ class CompileJob:
     key: str
     source: CrateSource
     profile: str
-    fingerprint: str  # ``profile_fingerprint`` on the driver: a node with other templates refuses
+    fingerprint: str  # ``Profile.fingerprint`` on the driver: a node with other templates refuses
     limits: Limits
 
 
@@ -71,7 +60,7 @@ class Executor(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def run(self, jobs: Sequence[CompileJob], spec: RunSpec) -> Finished:
+    def run(self, jobs: Iterable[CompileJob], spec: RunSpec) -> Finished:
         """Compile ``jobs``; a generator, so the caller stores each result as it lands."""
 
     def close(self) -> None:  # noqa: B027 (optional: most executors start nothing)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from rustgate.executors.base import CompileJob, Executor, Finished, RunSpec
 from rustgate.executors.node import Node, run_jobs
@@ -22,7 +23,9 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = max(1, jobs or default_jobs())
 
-    def run(self, jobs: Sequence[CompileJob], spec: RunSpec) -> Finished:
-        if not jobs:
+    def run(self, jobs: Iterable[CompileJob], spec: RunSpec) -> Finished:
+        iterator = iter(jobs)
+        first = next(iterator, None)
+        if first is None:
             return
-        yield from run_jobs(Node(spec), jobs, self.jobs)
+        yield from run_jobs(Node(spec), itertools.chain([first], iterator), self.jobs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from rustgate.cargo.replay import CheckOutcome, check_replay
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
-from rustgate.executors.base import CompileJob, Finished, RunSpec, profile_fingerprint
+from rustgate.executors.base import CompileJob, Finished, RunSpec
 from rustgate.paths import cache_dir
 
 
@@ -73,7 +73,7 @@ class Node:
         profile = self.profiles.get(job.profile)
         if profile is None:
             return f"profile {job.profile!r} does not exist{self.where}: every node needs the driver's templates"
-        here = profile_fingerprint(profile)
+        here = profile.fingerprint
         if here != job.fingerprint:
             return (
                 f"profile {job.profile!r}{self.where} differs from the driver's (manifest and lockfile fingerprint "
@@ -125,7 +125,7 @@ class Node:
             return [CheckOutcome("error", reason=f"could not run cargo{self.where}: {exc}")] * len(jobs)
 
 
-def run_jobs(node: Node, jobs: Sequence[CompileJob], threads: int) -> Finished:
+def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:
     """Yield ``(key, outcome)`` for ``jobs`` on ``node`` as each finishes: ``threads`` rustc at a time
     (replay), or one ``cargo check`` per profile (batch)."""
     if node.spec.method == "batch":
@@ -136,6 +136,7 @@ def run_jobs(node: Node, jobs: Sequence[CompileJob], threads: int) -> Finished:
             yield from zip((j.key for j in group), node.check_group(group), strict=True)
         return
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        # Submitted as ``jobs`` yields them: compiles start while the caller still reads answers.
         futures = {pool.submit(node.check, job): job.key for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -12,7 +12,7 @@ pass or fail. Ray is imported here only, so it is needed only by those who use i
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rustgate.cargo.replay import CheckOutcome
@@ -81,7 +81,8 @@ class RayExecutor(Executor):
         size = self.batch_size or min(16, max(1, math.ceil(len(jobs) / (4 * cpus))))
         return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
 
-    def run(self, jobs: Sequence[CompileJob], spec: RunSpec) -> Finished:
+    def run(self, jobs: Iterable[CompileJob], spec: RunSpec) -> Finished:
+        jobs = list(jobs)  # batches are sized over the whole set
         if not jobs:
             return
         try:

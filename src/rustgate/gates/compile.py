@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,7 +19,6 @@ from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.executors import CompileJob, Executor, ExecutorName, RunSpec, default_jobs, make_executor
-from rustgate.executors.base import profile_fingerprint
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.memo import code_fingerprint
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Method = Literal["replay", "batch"]
 OnResult = Callable[[int, GateResult], None]
+_CHUNK = 16  # answers read (and looked up) before their compiles are handed on
 # Verdicts a larger limit could change: served from the cache only under limits no larger.
 LIMIT_CODES = {"RG-MEMORY"}
 
@@ -38,7 +38,7 @@ class CompileGate(Gate):
 
     ``method="replay"`` (default, fastest) replays cargo's rustc call per sample;
     ``method="batch"`` runs one ``cargo check`` over a package with a target per sample.
-    ``sandbox`` is ``auto`` (bubblewrap, else rustgate's namespaces launcher, else refuse),
+    ``sandbox`` is ``auto`` (rustgate's namespaces launcher, else bubblewrap, else refuse),
     ``bwrap``, ``namespaces`` or ``none`` (no isolation: explicit opt-in only).
     """
 
@@ -111,7 +111,7 @@ class CompileGate(Gate):
             **self.identity(),
             "backend": isolation.backend,
             "toolchain": toolchain.verbose_version,
-            "profiles": {name: profile_fingerprint(p) for name, p in sorted(profiles.items())},
+            "profiles": {name: p.fingerprint for name, p in sorted(profiles.items())},
             "code": code_fingerprint(),
         }
 
@@ -167,55 +167,66 @@ class CompileGate(Gate):
 
         pending: dict[str, list[int]] = {}
         sources: dict[str, CrateSource] = {}
-        spent: dict[str, float] = {}
+        finished: dict[str, GateResult] = {}
         memo: str | None = None  # the ledger namespace of this context's content memo
         todo: list[int] = list(range(len(records)))
-        learned: dict[str, Any] = {}
         if self.use_cache and self.ledger is not None:
             memo = "compile-content/" + stable_hash(self._context(toolchain, profiles, isolation))[:24]
             todo = self._recall(memo, hashes, land)
-        for index in todo:
-            record = records[index]
-            started = time.monotonic()
-            extracted = self._extract(record, profiles)
-            if isinstance(extracted, Rejection):
-                rejected = self._rejected(extracted, toolchain, isolation)
-                land(index, rejected)
-                learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
-                continue
-            key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
-            pending.setdefault(key, []).append(index)
-            sources[key] = extracted
-            spent[key] = max(spent.get(key, 0.0), time.monotonic() - started)
-            learned[hashes[index]] = {"key": key}
-        if memo is not None and self.ledger is not None:
-            self.ledger.put_values(memo, learned)
-
-        if self.use_cache and self.ledger is not None and pending:
-            for key, cached in self.ledger.get_results(list(pending)).items():
-                if self._fresh(cached):
-                    for index in pending.pop(key):
-                        land(index, cached, cached=True)
 
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
             result = self._result(outcome, source, toolchain, isolation)
+            finished[key] = result
             if self.use_cache and self.ledger is not None:
                 self.ledger.put_result(key, result, records[pending[key][0]].id)
             for index in pending[key]:
                 land(index, result)
 
-        jobs: list[CompileJob] = []
-        for key in pending:
-            profile = profiles[sources[key].profile]
-            # Time spent reading the answer counts against the sample's own limit.
-            limits = Limits(
-                max(0.1, self.limits.timeout_s - spent[key]),
-                self.limits.memory_mb,
-                self.limits.max_output_mb,
-                self.limits.max_stream_mb,
-            )
-            jobs.append(CompileJob(key, sources[key], profile.name, profile_fingerprint(profile), limits))
+        def jobs() -> Iterator[CompileJob]:
+            """Extract, key and look up a chunk at a time, yielding its misses at once: the first
+            compilers start while later answers are still being read."""
+            for start in range(0, len(todo), _CHUNK):
+                chunk: dict[str, tuple[CrateSource, float]] = {}
+                learned: dict[str, Any] = {}
+                for index in todo[start : start + _CHUNK]:
+                    began = time.monotonic()
+                    extracted = self._extract(records[index], profiles)
+                    if isinstance(extracted, Rejection):
+                        rejected = self._rejected(extracted, toolchain, isolation)
+                        land(index, rejected)
+                        learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
+                        continue
+                    key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
+                    learned[hashes[index]] = {"key": key}
+                    if key in finished:  # the same code, already compiled in this check
+                        land(index, finished[key])
+                        continue
+                    known = key in pending
+                    pending.setdefault(key, []).append(index)
+                    if not known:
+                        spent = time.monotonic() - began
+                        chunk[key] = (extracted, max(spent, chunk[key][1] if key in chunk else 0.0))
+                        sources[key] = extracted
+                if memo is not None and self.ledger is not None:
+                    self.ledger.put_values(memo, learned)
+                if self.use_cache and self.ledger is not None and chunk:
+                    for key, cached in self.ledger.get_results(list(chunk)).items():
+                        if self._fresh(cached):
+                            finished[key] = cached
+                            for index in pending[key]:
+                                land(index, cached, cached=True)
+                            del chunk[key]
+                for key, (source, spent) in chunk.items():
+                    profile = profiles[source.profile]
+                    # Time spent reading the answer counts against the sample's own limit.
+                    limits = Limits(
+                        max(0.1, self.limits.timeout_s - spent),
+                        self.limits.memory_mb,
+                        self.limits.max_output_mb,
+                        self.limits.max_stream_mb,
+                    )
+                    yield CompileJob(key, source, profile.name, profile.fingerprint, limits)
 
         spec = RunSpec(
             toolchain_key=toolchain.key,
@@ -226,8 +237,8 @@ class CompileGate(Gate):
             warm_missing=self.warm_missing,
             cache_root=str(self.cache_root) if self.cache_root is not None else None,
         )
-        for key, outcome in self.executor.run(jobs, spec):
-            if key in pending and results[pending[key][0]] is None:
+        for key, outcome in self.executor.run(jobs(), spec):
+            if key in pending and key not in finished:
                 finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
