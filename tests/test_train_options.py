@@ -12,19 +12,12 @@ pytest.importorskip("torch")
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-from test_train_support import build_tiny_gemma4, make_record, write_config, write_dataset  # noqa: E402
+from test_train_support import make_record, write_config, write_dataset  # noqa: E402
 
 from arcwright_train.cli import main  # noqa: E402
 
+pytest_plugins = ["train_fixtures"]
 pytestmark = [pytest.mark.train, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-
-    torch.manual_seed(0)
-    return build_tiny_gemma4(tmp_path_factory.mktemp("tiny-gemma4"))
 
 
 @pytest.fixture()

@@ -14,7 +14,6 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from test_train_support import (  # noqa: E402
-    build_tiny_gemma4,
     config_for,
     make_record,
     write_config,
@@ -30,15 +29,8 @@ from arcwright_train.run import RESOLVED_CONFIG, build_trainer, make_plan  # noq
 from rustgate.atomic import DIR_MODE, FILE_MODE  # noqa: E402
 from rustgate.records import Record  # noqa: E402
 
+pytest_plugins = ["train_fixtures"]
 pytestmark = [pytest.mark.train, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-
-    torch.manual_seed(0)
-    return build_tiny_gemma4(tmp_path_factory.mktemp("tiny-gemma4"))
 
 
 @pytest.fixture()
