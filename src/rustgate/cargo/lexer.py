@@ -229,7 +229,3 @@ def tokens_or_error(text: str) -> tuple[list[Token], LexError | None]:
         return out, exc
     return out, None
 
-
-def has_code(tokens: list[Token]) -> bool:
-    """Anything but comments and whitespace (an empty or comment-only block is no code)."""
-    return bool(tokens)

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 SAFE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -41,7 +41,6 @@ class SandboxResult:
     duration_s: float
     timed_out: bool = False
     output_overflow: bool = False  # stopped for printing more than max_stream_mb
-    notes: list[str] = field(default_factory=list)
 
     @property
     def signal(self) -> int | None:
