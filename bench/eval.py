@@ -14,7 +14,6 @@ the same run. ``eval_efficiency = ideal / wall`` is printed last.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -24,9 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from rustgate.eval import EvalConfig, evaluate
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pipeline import compile_floor  # noqa: E402  (the same floor as the pipeline bench)
+
+from rustgate.eval import EvalConfig, evaluate  # noqa: E402
 from rustgate.gates.compile import CompileGate
-from rustgate.ledger import Ledger
 from rustgate.records import Record
 from rustgate.testing.llm_server import LLMRequestLog, LLMServer, Reply, judge_scores
 
@@ -37,10 +39,10 @@ CODE = {
     'fn main() {\n    let _app: Router = Router::new().route("/IDENT", get(handler));\n}',
     ("good", "leptos"): 'use leptos::prelude::*;\n\nconst ID: &str = "IDENT";\n\n#[component]\n'
     "fn App() -> impl IntoView {\n    let (count, set_count) = signal(0);\n"
-    "    view! { <button on:click=move |_| set_count.update(|n| *n += 1)>{ID}\" \"{count}</button> }\n}\n\n"
+    '    view! { <button on:click=move |_| set_count.update(|n| *n += 1)>{ID}" "{count}</button> }\n}\n\n'
     "fn main() {\n    leptos::mount::mount_to_body(App)\n}",
     ("good", "rig"): 'use rig::providers::openai;\n\nconst ID: &str = "IDENT";\n\n'
-    'fn main() {\n    let _client = openai::Client::new(ID);\n}',
+    "fn main() {\n    let _client = openai::Client::new(ID);\n}",
     ("invented", "axum"): "use axum::Router;\n\n"
     'fn main() {\n    let _app: Router = Router::new().with_cors("IDENT");\n}',
     ("invented", "leptos"): 'fn main() {\n    leptos::widgets::spinner("IDENT");\n}',
@@ -70,15 +72,6 @@ def serve(latency: float) -> None:
     print(server.url, flush=True)
     while True:
         time.sleep(3600)
-
-
-def compile_floor(records: list[Record], jobs: int) -> float:
-    """Seconds the compile gate alone needs for these answers (cold compile cache)."""
-    with tempfile.TemporaryDirectory() as tmp, Ledger(Path(tmp) / "floor.sqlite3") as ledger:
-        gate = CompileGate(ledger=ledger, jobs=jobs)
-        started = time.monotonic()
-        asyncio.run(gate.evaluate(records))
-        return time.monotonic() - started
 
 
 def main() -> int:
@@ -111,9 +104,7 @@ def main() -> int:
             for i in range(args.models):
                 provider = kinds[i % 3]
                 base = url if provider == "anthropic" else url + "/v1"
-                models.append(
-                    {"model": f"{provider}:bench-{i}", "base_url": base, "concurrency": args.concurrency}
-                )
+                models.append({"model": f"{provider}:bench-{i}", "base_url": base, "concurrency": args.concurrency})
             config = EvalConfig.model_validate(
                 {
                     "models": models,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rustgate.gates.base import Gate
@@ -78,3 +80,38 @@ def call(client: LLMClient, request: Any, gate: str = "g") -> Any:
             await client.aclose()
 
     return asyncio.run(go())
+
+
+def write_pipeline_config(
+    tmp_path: Path, server: LLMServer, *, limit: int, crates: tuple[str, ...] = ("axum", "rig"), extra: str = ""
+) -> Path:
+    """A generate -> judge ``pipeline.toml`` against the local server (priced test models)."""
+    config = tmp_path / "pipeline.toml"
+    config.write_text(f"""
+output = "out/records.jsonl"
+ledger = "ledger.sqlite3"
+order = ["generate", "judge"]
+{extra}
+
+[generate]
+model = "anthropic:test-gen"
+crates = {json.dumps(list(crates))}
+limit = {limit}
+
+[judge]
+model = "openai:test-judge"
+threshold = 7.0
+
+[models."anthropic:test-gen"]
+base_url = "{server.url}"
+concurrency = 4
+
+[models."openai:test-judge"]
+base_url = "{server.openai_url}"
+concurrency = 4
+
+[prices]
+"anthropic:test-*" = {{ input = 3.0, output = 15.0 }}
+"openai:test-*" = {{ input = 1.0, output = 4.0 }}
+""")
+    return config

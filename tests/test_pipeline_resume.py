@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from kill_helpers import kill_when, ledger_count
+from llm_helpers import write_pipeline_config
 
 from rustgate.cli.main import main
 from rustgate.pipeline import Pipeline
@@ -19,45 +20,13 @@ from rustgate.testing.llm_server import LLMServer
 pytest_plugins = ["llm_fixtures"]
 
 
-def write_config(tmp_path: Path, server: LLMServer, *, limit: int, extra: str = "") -> Path:
-    config = tmp_path / "pipeline.toml"
-    config.write_text(f"""
-output = "out/records.jsonl"
-ledger = "ledger.sqlite3"
-order = ["generate", "judge"]
-{extra}
-
-[generate]
-model = "anthropic:test-gen"
-crates = ["axum", "rig"]
-limit = {limit}
-
-[judge]
-model = "openai:test-judge"
-threshold = 7.0
-
-[models."anthropic:test-gen"]
-base_url = "{server.url}"
-concurrency = 4
-
-[models."openai:test-judge"]
-base_url = "{server.openai_url}"
-concurrency = 4
-
-[prices]
-"anthropic:test-*" = {{ input = 3.0, output = 15.0 }}
-"openai:test-*" = {{ input = 1.0, output = 4.0 }}
-""")
-    return config
-
-
 def out_rows(tmp_path: Path) -> list[dict]:  # type: ignore[type-arg]
     return [json.loads(line) for line in (tmp_path / "out/records.jsonl").read_text().splitlines()]
 
 
 @pytest.mark.usefixtures("api_keys")
 def test_run_command_end_to_end(tmp_path: Path, llm_server: LLMServer, capsys: pytest.CaptureFixture[str]) -> None:
-    config = write_config(tmp_path, llm_server, limit=3)
+    config = write_pipeline_config(tmp_path, llm_server, limit=3)
     assert main(["run", str(config), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "6/6 records" in printed and "6 accepted" in printed and "per accepted sample" in printed
@@ -70,14 +39,14 @@ def test_missing_key_is_a_clear_error_before_any_work(
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    assert main(["run", str(write_config(tmp_path, llm_server, limit=3))]) == 2
+    assert main(["run", str(write_pipeline_config(tmp_path, llm_server, limit=3))]) == 2
     assert "$ANTHROPIC_API_KEY" in capsys.readouterr().err
     assert llm_server.request_count == 0 and not (tmp_path / "out").exists()
 
 
 @pytest.mark.usefixtures("api_keys")
 def test_bad_config_is_refused(tmp_path: Path, llm_server: LLMServer, capsys: pytest.CaptureFixture[str]) -> None:
-    config = write_config(tmp_path, llm_server, limit=3, extra='max_usd = -1\nsurprise = "x"')
+    config = write_pipeline_config(tmp_path, llm_server, limit=3, extra='max_usd = -1\nsurprise = "x"')
     assert main(["run", str(config)]) == 2
     err = capsys.readouterr().err
     assert "max_usd" in err and "surprise" in err
@@ -86,7 +55,7 @@ def test_bad_config_is_refused(tmp_path: Path, llm_server: LLMServer, capsys: py
 def test_sigkill_then_resume_repeats_no_finished_call(tmp_path: Path) -> None:
     n_records = 40  # 20 axum + 20 rig, each one generation and one judgement
     with LLMServer(latency_s=0.1) as server:
-        config = write_config(tmp_path, server, limit=20)
+        config = write_pipeline_config(tmp_path, server, limit=20)
         env = {
             **os.environ,
             "ANTHROPIC_API_KEY": "k",

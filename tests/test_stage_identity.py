@@ -13,7 +13,7 @@ import pytest
 from data_fixtures import bad_code, distinct_code, row, write_rows
 from hostile import rust
 from kill_helpers import kill_when, run_rows
-from llm_helpers import make_client
+from llm_helpers import make_client, write_pipeline_config
 
 from rustgate.cli.main import main
 from rustgate.gates.compile import CompileGate
@@ -163,37 +163,13 @@ def test_a_repair_gate_outside_the_order_is_refused(llm_server: LLMServer, ledge
         )
 
 
-def _write_gen_judge_config(tmp_path: Path, server: LLMServer, extra: str = "") -> Path:
-    config = tmp_path / "pipeline.toml"
-    config.write_text(f"""
-output = "out/records.jsonl"
-ledger = "ledger.sqlite3"
-order = ["generate", "judge"]
-{extra}
-[generate]
-model = "anthropic:test-gen"
-crates = ["axum"]
-limit = 3
-[judge]
-model = "openai:test-judge"
-[models."anthropic:test-gen"]
-base_url = "{server.url}"
-[models."openai:test-judge"]
-base_url = "{server.openai_url}"
-[prices]
-"anthropic:test-*" = {{ input = 3.0, output = 15.0 }}
-"openai:test-*" = {{ input = 1.0, output = 4.0 }}
-""")
-    return config
-
-
 @pytest.mark.usefixtures("api_keys")
 def test_report_cost_equals_what_the_run_spent(
     tmp_path: Path, llm_server: LLMServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """main's report read generation cost from a field no writer wrote (0.0011 of 0.0018)."""
     llm_server.script(Reply.ok_data({"instruction": "too short"}, when="Topic:"))  # one malformed generation
-    config = _write_gen_judge_config(tmp_path, llm_server)
+    config = write_pipeline_config(tmp_path, llm_server, limit=3, crates=("axum",))
     assert main(["run", str(config), "--no-progress", "--json"]) == 0
     spent = json.loads(capsys.readouterr().out)["accounting"]["spent_usd"]
     assert main(["report", str(tmp_path / "out/records.jsonl"), "--markdown-only"]) == 0
@@ -204,7 +180,7 @@ def test_report_cost_equals_what_the_run_spent(
 @pytest.mark.usefixtures("api_keys")
 def test_the_generators_prompt_hash_reaches_the_manifest(tmp_path: Path, llm_server: LLMServer) -> None:
     """main's manifest read meta.prompt_hash; the generator writes meta.provenance.prompt_hash."""
-    config = _write_gen_judge_config(tmp_path, llm_server)
+    config = write_pipeline_config(tmp_path, llm_server, limit=3, crates=("axum",))
     assert main(["run", str(config), "--no-progress", "--json"]) == 0
     (tmp_path / "build.toml").write_text(
         '[build]\ninputs = ["out/records.jsonl"]\noutput = "ds"\nrequired_gates = ["judge"]\n'
