@@ -214,3 +214,72 @@ def test_the_hook_reads_in_chunks(warm_cache: Path, tmp_path: Path, monkeypatch:
     monkeypatch.setattr(hook, "CHUNK", 2)
     chunked = validate([data], ledger=Ledger(":memory:"))
     assert _printed(chunked) == _printed(whole) and chunked.compiled == whole.compiled == 6
+
+
+def _reference(ledger_path: Path, tmp_path: Path, paths: list[Path]) -> Outcome:
+    """The same check with the memo emptied (the compile cache kept): what every line says read afresh."""
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "reference.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{ledger_path}{suffix}").exists():
+            shutil.copyfile(f"{ledger_path}{suffix}", f"{copy}{suffix}")
+    with sqlite3.connect(copy) as db:
+        db.execute("DELETE FROM memo_files")
+    with Ledger(copy) as ledger:
+        return validate(paths, ledger=ledger)
+
+
+def test_after_any_edit_the_memo_says_what_a_fresh_read_says(
+    warm_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    import rustgate.linescan as linescan
+
+    monkeypatch.setattr(linescan, "ends_group", lambda digest: digest[0] < 24)  # many small groups
+    rng = random.Random(7)
+    lines = []
+    for i in range(240):
+        kind = i % 8
+        if kind == 0:
+            lines.append(json.dumps(row(f"c-{i}", distinct_code(800 + i % 3))))
+        elif kind == 1:
+            lines.append(json.dumps(row(f"b-{i}", bad_code(800))))
+        elif kind == 2:
+            lines.append(json.dumps({**PROSE, "id": f"p-{i}"}) + "\r")
+        elif kind == 3:
+            lines.append("")
+        elif kind == 4:
+            lines.append('{"id": "cut-%d", ' % i)
+        else:
+            lines.append(json.dumps({**PROSE, "id": f"q-{i}"}))
+    data, other = tmp_path / "d.jsonl", tmp_path / "e.jsonl"
+    other.write_text(json.dumps({**PROSE, "id": "q-5"}) + "\n")  # q-5 is in d.jsonl too, later on
+    ledger_path = tmp_path / "ledger.sqlite3"
+    parsed = _counting(monkeypatch)
+    for round_no in range(8):
+        data.write_text("\n".join(lines) + ("\n" if round_no % 3 else ""))
+        parsed.clear()
+        with Ledger(ledger_path) as ledger:
+            outcome = validate([other, data], ledger=ledger)
+        read_again = len(parsed)
+        expected = _reference(ledger_path, tmp_path, [other, data])
+        assert _printed(outcome) == _printed(expected)
+        assert (outcome.records, expected.compiled) == (expected.records, 0)
+        if round_no:
+            assert read_again < len(lines) / 3  # mostly served by the memo
+        at = rng.randrange(len(lines))
+        edit = round_no % 4
+        if edit == 0:  # a block copied elsewhere: its ids repeat
+            lines[rng.randrange(len(lines)) : 0] = lines[at : at + 5]
+        elif edit == 1:  # a block moved
+            block = lines[at : at + 20]
+            del lines[at : at + 20]
+            lines[rng.randrange(len(lines)) : 0] = block
+        elif edit == 2:  # lines removed, and one edited to fail
+            del lines[at : at + 3]
+            lines[at % len(lines)] = json.dumps(row(f"x-{round_no}", bad_code(801)))
+        else:  # new lines, one of them reusing an id seen further down
+            lines[at:at] = [json.dumps({**PROSE, "id": f"n-{round_no}"}), json.dumps({**PROSE, "id": "q-237"})]

@@ -12,7 +12,7 @@ gated in chunks, so memory does not grow with their size.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +22,10 @@ from rustgate.data.jsonl import InputError, LoadedRecord, parse_line
 from rustgate.display import one_line
 from rustgate.gates.base import Gate, StageContext
 from rustgate.gates.compile import CompileGate, CompileSettings
+from rustgate.hooklines import FileLines, IdRegistry
 from rustgate.ledger import Ledger, stable_hash
-from rustgate.memo import LineMemo, Problem, Snapshot, line_hashes
+from rustgate.linescan import Known, Line, LineScanner, Span
+from rustgate.memo import LineMemo
 
 if TYPE_CHECKING:  # the judge (and the LLM SDKs behind it) loads only when a judge is asked for
     from rustgate.gates.judge import JudgeSettings
@@ -58,48 +60,6 @@ class Outcome:
 
 
 CHUNK = 2000  # records parsed and compiled together: memory stays bounded on any file size
-BLOCK = 8 << 20  # bytes of a JSONL file read (and hashed) at a time
-
-
-class _File:
-    """One file's lines, by position (the line index; a Parquet row's index): ids, problems, and
-    which outcomes to remember. Parallel lists, not an object per line: 100k lines stay cheap."""
-
-    def __init__(self, name: str, hashed: bool) -> None:
-        self.name = name
-        self.hashed = hashed  # JSONL read by raw line (positions are line numbers - 1)
-        self.digests: list[bytes] = []
-        self.ids: list[str | None] = []
-        self.problems: dict[int, list[Problem]] = {}
-        self.duplicates: dict[int, str] = {}
-        self.forget: set[int] = set()  # blank, errors, repeated ids not yet gated, unread
-        self.blank = 0
-        self.snapshot = Snapshot()
-
-    def snapshot_now(self) -> Snapshot:
-        """The outcomes owed to their line alone, in file order (the next run's memo)."""
-        if not self.forget:
-            return Snapshot(b"".join(self.digests), list(self.ids), dict(self.problems))
-        kept = [pos for pos in range(len(self.digests)) if pos not in self.forget]
-        where = {pos: index for index, pos in enumerate(kept)}
-        problems = {where[pos]: found for pos, found in self.problems.items() if pos in where}
-        return Snapshot(b"".join(self.digests[pos] for pos in kept), [self.ids[pos] for pos in kept], problems)
-
-
-def _blocks(path: str | Path) -> Iterator[list[bytes]]:
-    """The lines of ``path`` (without ``\\n``), a few megabytes at a time."""
-    with open(path, "rb") as handle:
-        rest = b""
-        while block := handle.read(BLOCK):
-            block = rest + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                rest = block
-                continue
-            rest = block[cut + 1 :]
-            yield block[:cut].split(b"\n")
-        if rest:
-            yield [rest]
 
 
 class _Validation:
@@ -107,80 +67,80 @@ class _Validation:
 
     def __init__(self, outcome: Outcome, memo: LineMemo | None, gate: CompileGate | None) -> None:
         self.outcome, self.memo, self.gate = outcome, memo, gate
-        self.files: list[_File] = []
-        self.first: dict[str, tuple[str, int]] = {}  # id -> (file, line) of its first occurrence
-        self.pending: list[tuple[_File, int, LoadedRecord]] = []
+        self.files: list[FileLines] = []
+        self.ids = IdRegistry(self.files)
+        self.pending: list[tuple[FileLines, int, LoadedRecord]] = []
         self.loaded: list[LoadedRecord] = []  # what would reach the gate (``schema_findings``)
-        self.to_judge: list[tuple[_File, int, LoadedRecord]] = []
+        self.to_judge: list[tuple[FileLines, int, LoadedRecord]] = []
         self.judging = False
 
     def read(self, path: str | Path) -> None:
         name = str(path)
         try:
-            hashed = self.memo is not None and detect_format(path) == "jsonl"
+            remembered = self.memo is not None and detect_format(path) == "jsonl"
         except ValueError as exc:
             self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
             return
-        file = _File(name, hashed)
+        file = FileLines(name, self.memo.load(path) if self.memo is not None and remembered else None)
         self.files.append(file)
         try:
-            if hashed:
-                assert self.memo is not None
-                file.snapshot = self.memo.load(path)
-                for lines in _blocks(path):
-                    self._block(file, lines)
+            if file.snapshot is not None:
+                scanner = LineScanner(path, file.snapshot)
+                for item in scanner:
+                    if isinstance(item, Span):
+                        self._group(file, item)
+                    elif isinstance(item, Known):
+                        self._known(file, item)
+                    else:
+                        self._line(file, item)
+                file.spans = scanner.spans
             else:
                 for parsed in iter_records(path):
-                    pos = parsed.line - 1
-                    file.blank += pos - len(file.ids)
-                    file.ids += [None] * (pos + 1 - len(file.ids))
+                    file.blank += parsed.line - 1 - file.count  # blank lines are not rows
+                    file.count = parsed.line - 1
+                    pos = file.line()
                     self._parse(file, pos, parsed)
-                    self._register(file, pos)
+                    self.ids.add(file, pos, file.own[pos])
                     self._gate(file, pos, parsed)
         except (OSError, ValueError) as exc:
             self.outcome.findings.append(Finding(name, 0, "-", "schema", f"cannot read: {exc}"))
-            file.hashed = False  # a file read in part is never remembered
+            file.snapshot = None  # a file read in part is never remembered
 
-    def _block(self, file: _File, lines: list[bytes]) -> None:
-        """One block of a JSONL file: hashes and memo lookups in bulk, then only the new lines parsed."""
-        base = len(file.ids)
-        digests = line_hashes(lines)
-        known = list(map(file.snapshot.index.get, digests))
-        remembered = file.snapshot.ids
-        ids = [remembered[k] if k is not None else None for k in known]
-        file.digests += digests
-        file.ids += ids
-        fresh = [i for i, k in enumerate(known) if k is None]
-        self.outcome.cached += len(lines) - len(fresh)
-        if file.snapshot.problems:
-            for i, k in enumerate(known):
-                if k is not None and k in file.snapshot.problems:
-                    file.problems[base + i] = file.snapshot.problems[k]
-        parsed: dict[int, LoadedRecord | InputError] = {}
-        for i in fresh:
-            raw = lines[i].rstrip(b"\r")
-            if not raw.strip():
-                file.forget.add(base + i)
-                file.blank += 1
-                continue
-            parsed[i] = parse_line(raw, file.name, base + i + 1)
-            self._parse(file, base + i, parsed[i])
-        named = [rid for rid in file.ids[base:] if rid is not None]
-        if len(set(named)) == len(named) and self.first.keys().isdisjoint(named):
-            self.first.update((rid, (file.name, base + i + 1)) for i, rid in enumerate(file.ids[base:]) if rid)
-        else:  # an id repeats: find which lines, in order (the first one wins)
-            for pos in range(base, len(file.ids)):
-                self._register(file, pos)
-        for i, item in parsed.items():
-            self._gate(file, base + i, item)
+    def _group(self, file: FileLines, span: Span) -> None:
+        """A remembered group, unchanged: nothing parsed, its ids not even decoded."""
+        assert span.group is not None
+        base = file.take(span.group)
+        self.outcome.cached += span.group.count - span.group.blank
+        self.ids.add_group(file, base, span.group)
 
-    def _parse(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+    def _known(self, file: FileLines, known: Known) -> None:
+        """Lines the snapshot has elsewhere (an edit or a move beside them): outcomes as they were."""
+        assert file.snapshot is not None
+        for group, start, count in file.snapshot.segments(known.place, known.count):
+            blank = file.blank
+            base, ids = file.known(group, start, count)
+            self.outcome.cached += count - (file.blank - blank)
+            self.ids.add_many(file, base, ids)
+
+    def _line(self, file: FileLines, line: Line) -> None:
+        """A line the snapshot does not have: parsed, checked, queued for the gates."""
+        pos = file.line()
+        raw = line.raw.rstrip(b"\r")
+        if not raw.strip():
+            file.blank += 1
+            return
+        parsed = parse_line(raw, file.name, pos + 1)
+        self._parse(file, pos, parsed)
+        self.ids.add(file, pos, file.own[pos])
+        self._gate(file, pos, parsed)
+
+    def _parse(self, file: FileLines, pos: int, parsed: LoadedRecord | InputError) -> None:
         """The line's id and its schema problems (a row that is no record has no id)."""
         if isinstance(parsed, InputError):
             file.problems[pos] = [(parsed.record_id or "<no id>", "schema", parsed.message)]
             return
         record = parsed.record
-        file.ids[pos] = record.id
+        file.own[pos] = record.id
         empty = [m.role for m in record.messages if m.role != "system" and not m.content.strip()]
         stale = record.stale_gates()
         if empty:
@@ -190,18 +150,7 @@ class _Validation:
             message = f"the {', '.join(stale)} verdict(s) on this row were given to other content: "
             file.problems[pos] = [(record.id, "stale", message + "re-run the gates on it")]
 
-    def _register(self, file: _File, pos: int) -> None:
-        """Note the line's id; a repeat of an earlier line's is a finding of this run (never remembered)."""
-        rid = file.ids[pos]
-        if rid is None:
-            return
-        first = self.first.setdefault(rid, (file.name, pos + 1))
-        if first == (file.name, pos + 1):
-            return
-        where = f"line {first[1]}" if first[0] == file.name else f"{first[0]}:{first[1]}"
-        file.duplicates[pos] = f"duplicate id ({'first seen on' if first[0] == file.name else 'also at'} {where})"
-
-    def _gate(self, file: _File, pos: int, parsed: LoadedRecord | InputError) -> None:
+    def _gate(self, file: FileLines, pos: int, parsed: LoadedRecord | InputError) -> None:
         """Queue a parsed record for the gates, unless the schema or a repeated id already stopped it."""
         if isinstance(parsed, InputError) or pos in file.problems:
             return
@@ -248,17 +197,17 @@ class _Validation:
     def finish(self) -> None:
         """Findings in file order; the memo of each file read whole, rewritten where it changed."""
         for file in self.files:
-            self.outcome.records += len(file.ids) - file.blank
+            self.outcome.records += file.count - file.blank
             for pos, message in file.duplicates.items():  # a repeated id is all there is to say about the row
-                self.outcome.findings.append(Finding(file.name, pos + 1, file.ids[pos] or "-", "schema", message))
+                self.outcome.findings.append(Finding(file.name, pos + 1, file.id_at(pos) or "-", "schema", message))
             for pos, found in file.problems.items():
                 if pos not in file.duplicates:
                     for rid, verdict, message in found:
                         self.outcome.findings.append(Finding(file.name, pos + 1, rid, verdict, message))
-            if self.memo is not None and file.hashed:
-                now, then = file.snapshot_now(), file.snapshot
-                if (now.hashes, now.ids, now.problems) != (then.hashes, then.ids, then.problems):
-                    self.memo.save(file.name, now)
+            if self.memo is not None and file.snapshot is not None:
+                groups = file.groups_now()
+                if [group.key for group in groups] != file.snapshot.keys:
+                    self.memo.save(file.name, groups, set(file.snapshot.keys))
         self.outcome.findings.sort(key=lambda f: (f.file, f.line))
 
 
@@ -293,7 +242,7 @@ def validate(
     memo = None
     context = gate.context() if settings.use_cache else None
     if context is not None:
-        memo = LineMemo(ledger, stable_hash("hook/1", context, judge_gate.identity() if judge_gate else None))
+        memo = LineMemo(ledger, stable_hash("hook/2", context, judge_gate.identity() if judge_gate else None))
     run = _Validation(outcome, memo, gate)
     run.judging = judge_gate is not None
     for path in paths:

@@ -42,17 +42,39 @@ CREATE TABLE IF NOT EXISTS kv (
     created REAL NOT NULL,
     PRIMARY KEY (namespace, key)
 );
-CREATE TABLE IF NOT EXISTS line_memo (
+DROP TABLE IF EXISTS line_memo;
+"""
+# The hook's memo (``rustgate.memo``): a cache, rebuilt from scratch when its layout changes.
+_MEMO_SCHEMA = """
+CREATE TABLE IF NOT EXISTS memo_files (
     context TEXT NOT NULL,
     file TEXT NOT NULL,
-    hashes BLOB NOT NULL,
-    entries TEXT NOT NULL,
+    groups BLOB NOT NULL,
     created REAL NOT NULL,
     PRIMARY KEY (context, file)
 );
+CREATE TABLE IF NOT EXISTS memo_groups (
+    context TEXT NOT NULL,
+    key BLOB NOT NULL,
+    nbytes INTEGER NOT NULL,
+    blank INTEGER NOT NULL,
+    hashes BLOB NOT NULL,
+    prints BLOB NOT NULL,
+    ids TEXT NOT NULL,
+    problems TEXT NOT NULL,
+    PRIMARY KEY (context, key)
+);
 """
+_MEMO_COLUMNS = {
+    "memo_files": ["context", "file", "groups", "created"],
+    "memo_groups": ["context", "key", "nbytes", "blank", "hashes", "prints", "ids", "problems"],
+}
 # Snapshots of one file kept per context (a toolchain or setting switched back and forth).
 LINE_MEMO_CONTEXTS = 4
+# One remembered group of dataset lines (``rustgate.memo``): key, byte count, blank lines, line
+# hashes, id fingerprints, ids (JSON), problems (JSON).
+MemoGroupRow = tuple[bytes, int, int, bytes, bytes, str, str]
+KEY_BYTES = 16
 
 
 def stable_hash(*parts: Any) -> str:
@@ -73,6 +95,11 @@ class Ledger:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        for table, columns in _MEMO_COLUMNS.items():
+            found = [row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")]
+            if found and found != columns:  # an older layout of a cache: start it again
+                self._conn.execute(f"DROP TABLE {table}")
+        self._conn.executescript(_MEMO_SCHEMA)
         self._conn.commit()
 
     def close(self) -> None:
@@ -187,30 +214,66 @@ class Ledger:
             self._conn.commit()
 
     # -- remembered dataset lines (rustgate.memo) ----------------------------------------
-    def get_line_memo(self, context: str, file: str) -> tuple[bytes, str] | None:
-        """One file's snapshot under ``context``: its line hashes (packed) and their entries (JSON)."""
+    def get_memo(self, context: str, file: str) -> list[MemoGroupRow] | None:
+        """One file's remembered groups under ``context``, in file order (None: none, or one is gone)."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT hashes, entries FROM line_memo WHERE context = ? AND file = ?", (context, file)
+                "SELECT groups FROM memo_files WHERE context = ? AND file = ?", (context, file)
             ).fetchone()
-        return None if row is None else (bytes(row[0]), str(row[1]))
+            if row is None:
+                return None
+            keys = _split_keys(bytes(row[0]))
+            found: dict[bytes, MemoGroupRow] = {}
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                rows = self._conn.execute(
+                    "SELECT key, nbytes, blank, hashes, prints, ids, problems FROM memo_groups "
+                    f"WHERE context = ? AND key IN ({','.join('?' * len(chunk))})",
+                    [context, *chunk],
+                ).fetchall()
+                found.update((bytes(row[0]), row) for row in rows)
+        if any(key not in found for key in unique):
+            return None
+        return [found[key] for key in keys]
 
-    def put_line_memo(self, context: str, file: str, hashes: bytes, entries: str) -> None:
-        """Replace one file's snapshot; keep the newest few contexts of that file, drop older ones."""
+    def put_memo(self, context: str, file: str, keys: list[bytes], new_groups: list[MemoGroupRow]) -> None:
+        """Replace one file's snapshot (its group keys; ``new_groups`` are those not stored yet), keep
+        the newest few contexts of that file, and drop every group no snapshot refers to any more."""
         with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO line_memo (context, file, hashes, entries, created) VALUES (?, ?, ?, ?, ?)",
-                (context, file, hashes, entries, time.time()),
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO memo_groups (context, key, nbytes, blank, hashes, prints, ids, problems) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(context, *group) for group in new_groups],
             )
             self._conn.execute(
-                "DELETE FROM line_memo WHERE file = ? AND context NOT IN "
-                "(SELECT context FROM line_memo WHERE file = ? ORDER BY created DESC LIMIT ?)",
+                "INSERT OR REPLACE INTO memo_files (context, file, groups, created) VALUES (?, ?, ?, ?)",
+                (context, file, b"".join(keys), time.time()),
+            )
+            self._conn.execute(
+                "DELETE FROM memo_files WHERE file = ? AND context NOT IN "
+                "(SELECT context FROM memo_files WHERE file = ? ORDER BY created DESC LIMIT ?)",
                 (file, file, LINE_MEMO_CONTEXTS),
+            )
+            self._conn.execute("DELETE FROM memo_groups WHERE context NOT IN (SELECT context FROM memo_files)")
+            used = {
+                key
+                for (blob,) in self._conn.execute("SELECT groups FROM memo_files WHERE context = ?", (context,))
+                for key in _split_keys(bytes(blob))
+            }
+            stored = self._conn.execute("SELECT key FROM memo_groups WHERE context = ?", (context,)).fetchall()
+            self._conn.executemany(
+                "DELETE FROM memo_groups WHERE context = ? AND key = ?",
+                [(context, key) for (key,) in stored if bytes(key) not in used],
             )
             self._conn.commit()
 
     def count(self, table: str) -> int:
-        if table not in {"gate_results", "llm_calls", "kv", "line_memo"}:
+        if table not in {"gate_results", "llm_calls", "kv", "memo_files", "memo_groups"}:
             raise ValueError(f"unknown ledger table {table!r}")
         with self._lock:
             return int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+def _split_keys(blob: bytes) -> list[bytes]:
+    return [blob[i : i + KEY_BYTES] for i in range(0, len(blob), KEY_BYTES)]
