@@ -78,6 +78,17 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subproc
     return time.perf_counter() - started, done
 
 
+def peak_run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MiB) of one command."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{argv[0]} exited {child.returncode}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
 def ensure_warm() -> None:
     from rustgate.cargo.templates import get_profile
     from rustgate.cargo.toolchain import detect_toolchain
@@ -163,6 +174,8 @@ def measure(args: argparse.Namespace, work: Path) -> int:
             f"round {round_no}: hook (git commit, {args.records} records, {args.changed} changed) {hook_s:.3f}s; "
             f"{args.changed} records alone {alone_s:.3f}s"
         )
+    unchanged_s, peak_mib = peak_run([str(ENTRY), str(data), "--ledger", str(ledger), "--jobs", str(args.jobs)], env)
+    print(f"rustgate-validate, all {args.records} records unchanged: {unchanged_s:.3f}s, peak {peak_mib:.0f} MiB")
     (repo / "NOTES.md").write_text("no dataset file in this commit\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
     floor_s, _ = run(["git", "commit", "-q", "-m", "notes"], repo, env)
@@ -171,6 +184,7 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     hook_med, alone_med = statistics.median(hook_times), statistics.median(alone_times)
     print(f"hook_s={hook_med:.3f}")
     print(f"alone_s={alone_med:.3f}")
+    print(f"hook_own_overhead={(hook_med - floor_s) / alone_med:.2f}  (less the floor: rustgate's part)")
     print(f"hook_overhead={hook_med / alone_med:.2f}")
     return 0
 
