@@ -252,7 +252,7 @@ def test_after_any_edit_the_memo_says_what_a_fresh_read_says(
         elif kind == 3:
             lines.append("")
         elif kind == 4:
-            lines.append('{"id": "cut-%d", ' % i)
+            lines.append(f'{{"id": "cut-{i}", ')
         else:
             lines.append(json.dumps({**PROSE, "id": f"q-{i}"}))
     data, other = tmp_path / "d.jsonl", tmp_path / "e.jsonl"

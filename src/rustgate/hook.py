@@ -1,12 +1,13 @@
 """The dataset check behind the pre-commit hook: schema, the compile gate, and (optionally) the judge.
 
 It fails closed: a bad row, a failed or errored gate, anything but a pass, is a finding and a
-non-zero exit. Unchanged records cost nothing: a line unchanged since the last run is not even
-parsed (``rustgate.memo``: its raw bytes' hash, under the same toolchain, profiles, settings and
-code, names its outcome); an edited record's code is looked up in the ledger by a hash of its
-code, toolchain, lockfile and gate version before compiling, and the judge's calls are cached
-there too, so only new or edited code reaches rustc or an API. Files are read as a stream and
-gated in chunks, so memory does not grow with their size.
+non-zero exit. Unchanged records cost next to nothing: a run of lines unchanged since the last run
+is matched by one hash of its bytes and neither split nor parsed (``rustgate.memo``,
+``rustgate.linescan``: under the same toolchain, profiles, settings and code, it names its
+outcome); an edited record's code is looked up in the ledger by a hash of its code, toolchain,
+lockfile and gate version before compiling, and the judge's calls are cached there too, so only
+new or edited code reaches rustc or an API. Files are read as a stream and gated in chunks, so
+memory does not grow with their size.
 """
 
 from __future__ import annotations
@@ -117,9 +118,8 @@ class _Validation:
         """Lines the snapshot has elsewhere (an edit or a move beside them): outcomes as they were."""
         assert file.snapshot is not None
         for group, start, count in file.snapshot.segments(known.place, known.count):
-            blank = file.blank
-            base, ids = file.known(group, start, count)
-            self.outcome.cached += count - (file.blank - blank)
+            base, ids, blank = file.known(group, start, count)
+            self.outcome.cached += count - blank
             self.ids.add_many(file, base, ids)
 
     def _line(self, file: FileLines, line: Line) -> None:

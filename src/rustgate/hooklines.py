@@ -42,8 +42,9 @@ class FileLines:
             self.problems[base + index] = found
         return base
 
-    def known(self, group: Group, start: int, count: int) -> tuple[int, list[str | None]]:
-        """Lines the snapshot had elsewhere (``group``'s ``start``...): their first position and ids."""
+    def known(self, group: Group, start: int, count: int) -> tuple[int, list[str | None], int]:
+        """Lines the snapshot had elsewhere (``group``'s ``start``...): their first position, their
+        ids, and how many are blank."""
         base = self.count
         ids = group.ids[start : start + count]
         self.own.update(zip(range(base, base + count), ids, strict=True))
@@ -54,7 +55,7 @@ class FileLines:
                 blank -= group.ids[index] is None
         self.count += count
         self.blank += blank
-        return base, ids
+        return base, ids, blank
 
     def line(self) -> int:
         """A line read now (its id, if it has one, is set when it is parsed). Returns its position."""
