@@ -172,7 +172,8 @@ def test_snapshots_round_trip_through_the_ledger_and_share_groups(tmp_path: Path
         loaded = memo.load(two)
         assert [g.key for g in loaded.groups] == [s.key for s in _scan(two, Snapshot())[1]]
         assert loaded.groups[0].ids == _next_snapshot(two.read_bytes(), _scan(two, Snapshot())[1]).groups[0].ids
-        memo.save(one, [], {g.key for g in memo.load(one).groups})  # a file emptied: its groups go
+        memo.save(one, [], {g.key for g in memo.load(one).groups})  # a file emptied ...
+        memo.prune()  # ... its groups go, but those two.jsonl shares stay
         assert ledger.count("memo_groups") == len({g.key for g in loaded.groups})
         assert LineMemo(ledger, "other context").load(two).groups == []
 

@@ -220,13 +220,14 @@ def _reference(ledger_path: Path, tmp_path: Path, paths: list[Path]) -> Outcome:
     """The same check with the memo emptied (the compile cache kept): what every line says read afresh."""
     import shutil
     import sqlite3
+    import tempfile
 
-    copy = tmp_path / "reference.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{ledger_path}{suffix}").exists():
-            shutil.copyfile(f"{ledger_path}{suffix}", f"{copy}{suffix}")
-    with sqlite3.connect(copy) as db:
-        db.execute("DELETE FROM memo_files")
+    copy = Path(tempfile.mkdtemp(dir=tmp_path)) / "reference.sqlite3"
+    shutil.copyfile(ledger_path, copy)  # the ledger is closed: its WAL is checkpointed into the file
+    db = sqlite3.connect(copy)
+    db.execute("DELETE FROM memo_files")
+    db.commit()
+    db.close()
     with Ledger(copy) as ledger:
         return validate(paths, ledger=ledger)
 

@@ -196,6 +196,7 @@ class _Validation:
 
     def finish(self) -> None:
         """Findings in file order; the memo of each file read whole, rewritten where it changed."""
+        saved = False
         for file in self.files:
             self.outcome.records += file.count - file.blank
             for pos, message in file.duplicates.items():  # a repeated id is all there is to say about the row
@@ -208,6 +209,9 @@ class _Validation:
                 groups = file.groups_now()
                 if [group.key for group in groups] != file.snapshot.keys:
                     self.memo.save(file.name, groups, set(file.snapshot.keys))
+                    saved = True
+        if saved and self.memo is not None:
+            self.memo.prune()
         self.outcome.findings.sort(key=lambda f: (f.file, f.line))
 
 

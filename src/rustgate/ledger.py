@@ -238,8 +238,8 @@ class Ledger:
         return [found[key] for key in keys]
 
     def put_memo(self, context: str, file: str, keys: list[bytes], new_groups: list[MemoGroupRow]) -> None:
-        """Replace one file's snapshot (its group keys; ``new_groups`` are those not stored yet), keep
-        the newest few contexts of that file, and drop every group no snapshot refers to any more."""
+        """Replace one file's snapshot (its group keys; ``new_groups`` are those not stored yet) and
+        keep the newest few contexts of that file (``prune_memo`` then drops what nothing uses)."""
         with self._lock:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO memo_groups (context, key, nbytes, blank, hashes, prints, ids, problems) "
@@ -255,6 +255,12 @@ class Ledger:
                 "(SELECT context FROM memo_files WHERE file = ? ORDER BY created DESC LIMIT ?)",
                 (file, file, LINE_MEMO_CONTEXTS),
             )
+            self._conn.commit()
+
+    def prune_memo(self, context: str) -> None:
+        """Drop every remembered group no file's snapshot refers to any more (once per run: it
+        reads every snapshot of ``context``)."""
+        with self._lock:
             self._conn.execute("DELETE FROM memo_groups WHERE context NOT IN (SELECT context FROM memo_files)")
             used = {
                 key

@@ -222,3 +222,7 @@ class LineMemo:
         """Replace the snapshot of ``path``; only groups not in ``known`` (already stored) are written."""
         fresh = [g.row() for g in groups if g.key not in known]
         self.ledger.put_memo(self.context, self.file_key(path), [g.key for g in groups], fresh)
+
+    def prune(self) -> None:
+        """After the saves of a run: drop the groups no snapshot uses any more."""
+        self.ledger.prune_memo(self.context)
