@@ -284,3 +284,33 @@ def test_after_any_edit_the_memo_says_what_a_fresh_read_says(
             lines[at % len(lines)] = json.dumps(row(f"x-{round_no}", bad_code(801)))
         else:  # new lines, one of them reusing an id seen further down
             lines[at:at] = [json.dumps({**PROSE, "id": f"n-{round_no}"}), json.dumps({**PROSE, "id": "q-237"})]
+
+
+def test_a_line_too_long_to_hold_is_an_error_and_memory_stays_bounded(warm_cache: Path, tmp_path: Path) -> None:
+    import tracemalloc
+
+    from rustgate.data.jsonl import MAX_LINE_BYTES, iter_lines
+
+    data = tmp_path / "d.jsonl"
+    with data.open("w") as handle:
+        handle.write(json.dumps(row("before", distinct_code(950))) + "\n")
+        handle.write('{"id": "huge", "pad": "' + "x" * (3 * MAX_LINE_BYTES) + '"}\n')
+        handle.write(json.dumps(row("after", distinct_code(951))) + "\n")
+    huge = 3 * MAX_LINE_BYTES + len('{"id": "huge", "pad": ""}') + 1
+    expected = f"{data}:2: <no id>: schema: a line of {huge} bytes, over the 16 MiB limit for one record: not read"
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        for _ in range(2):  # read afresh, then with the other lines remembered
+            tracemalloc.start()
+            outcome = validate([data], ledger=ledger)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert _printed(outcome) == [expected]
+            assert outcome.records == 3 and peak < 2.5 * MAX_LINE_BYTES
+        assert outcome.cached == 2  # the two good lines; the long one is read past again, never kept
+    tracemalloc.start()
+    rows = list(iter_lines(data))  # what check and build read through
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    read_error = expected.replace(": schema: ", ": ")  # an InputError names no verdict
+    assert [str(r) if not hasattr(r, "record") else r.record.id for r in rows] == ["before", read_error, "after"]
+    assert peak < 2.5 * MAX_LINE_BYTES

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rustgate.data.formats import detect_format, iter_records
-from rustgate.data.jsonl import InputError, LoadedRecord, parse_line
+from rustgate.data.jsonl import InputError, LoadedRecord, overlong_error, parse_line
 from rustgate.display import one_line
 from rustgate.gates.base import Gate, StageContext
 from rustgate.gates.compile import CompileGate, CompileSettings
 from rustgate.hooklines import FileLines, IdRegistry
 from rustgate.ledger import Ledger, stable_hash
-from rustgate.linescan import Known, Line, LineScanner, Span
+from rustgate.linescan import Known, Line, LineScanner, Overlong, Span
 from rustgate.memo import LineMemo
 
 if TYPE_CHECKING:  # the judge (and the LLM SDKs behind it) loads only when a judge is asked for
@@ -92,6 +92,10 @@ class _Validation:
                         self._group(file, item)
                     elif isinstance(item, Known):
                         self._known(file, item)
+                    elif isinstance(item, Overlong):
+                        pos = file.line()
+                        self._parse(file, pos, overlong_error(file.name, pos + 1, item.size))
+                        file.forget.add(pos)  # not read, so not remembered either
                     else:
                         self._line(file, item)
                 file.spans = scanner.spans

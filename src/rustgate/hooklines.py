@@ -76,7 +76,11 @@ class FileLines:
     def groups_now(self) -> list[Group]:
         """The next snapshot: every group read this time none of whose lines is to be forgotten."""
         starts = [span.first for span in self.spans]
-        dropped = {bisect.bisect_right(starts, pos) - 1 for pos in self.forget}
+        dropped = set()
+        for pos in self.forget:  # the group each forgotten line is in (a line skipped unread is in none)
+            index = bisect.bisect_right(starts, pos) - 1
+            if index >= 0 and pos < starts[index] + self.spans[index].count:
+                dropped.add(index)
         groups = []
         for index, span in enumerate(self.spans):
             if index in dropped:

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rustgate.data.jsonl import MAX_LINE_BYTES
 from rustgate.memo import GROUP_BYTES, GROUP_LINES, HASH_BYTES, Group, Snapshot, ends_group, span_hash
 
 BLOCK = 8 << 20  # bytes read at a time
 CHUNK = 256 << 10  # at most this many bytes of lines split and hashed together ...
 FIRST_CHUNK = 16 << 10  # ... and this many just after a remembered group (an edit is usually near)
+MAX_TRIES = 4  # remembered groups tried at one place in the file
 LOCAL_MISSES = 64  # new lines looked for only near where the file was; past this many, anywhere
 
 _BLAKE = functools.partial(hashlib.blake2b, digest_size=HASH_BYTES)
@@ -62,6 +64,14 @@ class Line:
 
 
 @dataclass
+class Overlong:
+    """A line over ``MAX_LINE_BYTES``: skipped unread (and never remembered)."""
+
+    index: int
+    size: int
+
+
+@dataclass
 class _Run:
     """Lines since the last cut that matched no remembered group: the next snapshot's group in the making."""
 
@@ -93,7 +103,7 @@ class LineScanner:
         self._misses = 0
         self._tried: tuple[int, set[int]] = (-1, set())  # groups that did not match at a file offset
 
-    def __iter__(self) -> Iterator[Span | Known | Line]:
+    def __iter__(self) -> Iterator[Span | Known | Line | Overlong]:
         groups = self.snapshot.groups
         with open(self.path, "rb") as handle:
             candidate: int | None = 0 if groups else None
@@ -120,9 +130,12 @@ class LineScanner:
         if self._run is not None:  # its bytes are about to leave the buffer
             self._run.hasher.update(self._view[self._run.begin : self._off])
             self._run.begin = 0
-        self._buf[:have] = bytes(self._view[self._off : self._end])  # a copy: the two may overlap
-        self._base += self._off
-        self._off, self._end = 0, have
+        if self._off:  # the unread rest moves to the front (through a copy where the two overlap)
+            rest = self._view[self._off : self._end]
+            self._buf[:have] = rest if self._off >= have else bytes(rest)
+            rest.release()
+            self._base += self._off
+            self._off, self._end = 0, have
         size = max(self.block, need)
         if len(self._buf) < size:
             self._view.release()
@@ -135,7 +148,7 @@ class LineScanner:
                 return
             self._end += got
 
-    def _chunk(self, handle: io.BufferedReader) -> list[bytes] | None:
+    def _chunk(self, handle: io.BufferedReader) -> list[bytes] | Overlong | None:
         """The next whole lines from ``_off``, a few kilobytes of them (None at the end).
         Every line but an unterminated last one is followed by "\\n" in the buffer."""
         size, self._size = self._size, min(2 * self._size, self.chunk)
@@ -146,12 +159,32 @@ class LineScanner:
         cut = self._buf.rfind(b"\n", self._off, limit)
         while cut < 0:  # one line longer than a chunk
             cut = self._buf.find(b"\n", self._off, self._end)
+            if self._end - self._off > MAX_LINE_BYTES and (cut < 0 or cut - self._off > MAX_LINE_BYTES):
+                return self._skip(handle)
             if cut >= 0 or self._eof:
                 break
             self._fill(handle, self._end - self._off + self.block)
         if cut < 0 or (self._eof and limit == self._end and cut < self._end - 1):
             cut = self._end  # up to the end of the file, its last line unterminated
         return bytes(self._view[self._off : cut]).split(b"\n")
+
+    def _skip(self, handle: io.BufferedReader) -> Overlong:
+        """Past a line too long to hold, reading it a block at a time."""
+        self._cut()
+        skipped = 0
+        while True:
+            cut = self._buf.find(b"\n", self._off, self._end)
+            if cut >= 0:
+                skipped += cut + 1 - self._off
+                self._off = cut + 1
+                break
+            skipped += self._end - self._off
+            self._off = self._end
+            if self._eof:
+                break
+            self._fill(handle, self.block)
+        self._index += 1
+        return Overlong(self._index - 1, skipped)
 
     # -- matching ----------------------------------------------------------------------------
     def _take(self, handle: io.BufferedReader, index: int) -> bool:
@@ -180,21 +213,25 @@ class LineScanner:
         self._hint = self.snapshot.starts[index + 1]
         return True
 
-    def _walk(self, handle: io.BufferedReader) -> tuple[list[Known | Line], int | None] | None:
+    def _walk(self, handle: io.BufferedReader) -> tuple[list[Known | Line | Overlong], int | None] | None:
         """Lines one by one, a chunk of them hashed at once, up to where a remembered group may
         start (its index is returned with the lines before it) or the chunk's end."""
         lines = self._chunk(handle)
         if lines is None:
             return None
+        if isinstance(lines, Overlong):
+            return [lines], None
         starting = self.snapshot.starting
-        items: list[Known | Line] = []
+        items: list[Known | Line | Overlong] = []
         known: Known | None = None
         for raw, digest in zip(lines, map(_DIGEST, map(_BLAKE, lines)), strict=True):
-            group = starting.get(digest)
-            if group is not None:
-                where, tried = self._tried
-                if where != self._base + self._off or group not in tried:
-                    return items, group
+            where, tried = self._tried
+            if where != self._base + self._off:
+                tried = set()
+            if len(tried) < MAX_TRIES:  # many groups may start alike (blank lines): a few tries, not all
+                for group in starting.get(digest, ()):
+                    if group not in tried:
+                        return items, group
             place = self._remembered(digest)
             if place is None:
                 known = None

@@ -160,11 +160,11 @@ class Snapshot:
         return [group.key for group in self.groups]
 
     @functools.cached_property
-    def starting(self) -> dict[bytes, int]:
-        """A group's first line hash -> the group's index (the way back in after a change)."""
-        found: dict[bytes, int] = {}
+    def starting(self) -> dict[bytes, list[int]]:
+        """A first line's hash -> the groups that start with it (the way back in after a change)."""
+        found: dict[bytes, list[int]] = {}
         for index, group in enumerate(self.groups):
-            found.setdefault(group.line_hash(0), index)
+            found.setdefault(group.line_hash(0), []).append(index)
         return found
 
     @functools.cached_property

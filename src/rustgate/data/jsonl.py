@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
@@ -93,18 +94,35 @@ def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
     return result
 
 
-def iter_raw_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:
-    """``(line number, raw bytes without the line ending)`` of every non-blank line, streamed."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.strip():
-                yield number, raw.rstrip(b"\r\n")
+MAX_LINE_BYTES = 16 << 20  # one record's line: longer is an input error, skipped unread (memory stays bounded)
+
+
+def overlong_error(file: str, line: int, size: int) -> InputError:
+    limit = f"{MAX_LINE_BYTES / (1 << 20):g} MiB"
+    return InputError(file, line, None, f"a line of {size} bytes, over the {limit} limit for one record: not read")
+
+
+def skip_line(handle: BinaryIO) -> int:
+    """Read past the rest of a line without holding it; how many bytes that was."""
+    skipped = 0
+    while chunk := handle.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
 
 
 def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
+    """Every non-blank line of ``path``, parsed, streamed; a line over ``MAX_LINE_BYTES`` is an error."""
     name = str(path)
-    for number, raw in iter_raw_lines(path):
-        yield parse_line(raw, name, number)
+    with open(path, "rb") as handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                yield overlong_error(name, number, len(raw) + skip_line(handle))
+            elif raw.strip():
+                yield parse_line(raw.rstrip(b"\r\n"), name, number)
 
 
 def read_jsonl(path: str | Path) -> ReadResult:
