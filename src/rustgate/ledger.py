@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,15 @@ class Ledger:
         self._conn.executescript(_MEMO_SCHEMA)
         self._conn.commit()
 
+    def _rows_in(self, query: str, params: list[Any], keys: Sequence[Any]) -> list[Any]:
+        """``query`` (its ``IN ({marks})`` filled) over ``keys``, 500 at a time: SQLite caps the
+        number of variables in one statement. The caller holds the lock."""
+        rows: list[Any] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows += self._conn.execute(query.format(marks=",".join("?" * len(chunk))), [*params, *chunk]).fetchall()
+        return rows
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -122,17 +132,9 @@ class Ledger:
 
     def get_results(self, keys: list[str]) -> dict[str, GateResult]:
         """Many lookups in few queries: re-checking a thousand unchanged records stays instant."""
-        found: dict[str, GateResult] = {}
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT key, result FROM gate_results WHERE key IN ({marks})", chunk
-                ).fetchall()
-                for key, blob in rows:
-                    found[key] = GateResult.model_validate_json(blob)
-        return found
+            rows = self._rows_in("SELECT key, result FROM gate_results WHERE key IN ({marks})", [], keys)
+        return {key: GateResult.model_validate_json(blob) for key, blob in rows}
 
     def put_result(self, key: str, result: GateResult, record_id: str | None = None) -> None:
         """Store a verdict. ``error`` verdicts are never stored: infrastructure may recover."""
@@ -190,16 +192,10 @@ class Ledger:
 
     def get_values(self, namespace: str, keys: list[str]) -> dict[str, Any]:
         """Many ``get_value`` in few queries."""
-        found: dict[str, Any] = {}
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT key, value FROM kv WHERE namespace = ? AND key IN ({marks})", [namespace, *chunk]
-                ).fetchall()
-                found.update((key, json.loads(value)) for key, value in rows)
-        return found
+            query = "SELECT key, value FROM kv WHERE namespace = ? AND key IN ({marks})"
+            rows = self._rows_in(query, [namespace], keys)
+        return {key: json.loads(value) for key, value in rows}
 
     def put_values(self, namespace: str, items: dict[str, Any]) -> None:
         """Many ``put_value`` in one transaction."""
@@ -223,16 +219,10 @@ class Ledger:
             if row is None:
                 return None
             keys = _split_keys(bytes(row[0]))
-            found: dict[bytes, MemoGroupRow] = {}
             unique = list(dict.fromkeys(keys))
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
-                rows = self._conn.execute(
-                    "SELECT key, nbytes, blank, hashes, prints, ids, problems FROM memo_groups "
-                    f"WHERE context = ? AND key IN ({','.join('?' * len(chunk))})",
-                    [context, *chunk],
-                ).fetchall()
-                found.update((bytes(row[0]), row) for row in rows)
+            query = "SELECT key, nbytes, blank, hashes, prints, ids, problems FROM memo_groups "
+            rows = self._rows_in(query + "WHERE context = ? AND key IN ({marks})", [context], unique)
+            found: dict[bytes, MemoGroupRow] = {bytes(row[0]): row for row in rows}
         if any(key not in found for key in unique):
             return None
         return [found[key] for key in keys]
