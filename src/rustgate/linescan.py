@@ -84,8 +84,8 @@ class _Run:
 
 
 class LineScanner:
-    """One pass over ``path``: iterate for ``Span`` (a matched group), ``Known`` and ``Line`` in
-    file order; afterwards ``spans`` holds the groups of the next snapshot."""
+    """One pass over ``path``: iterate for ``Span`` (a matched group), ``Known``, ``Line`` and
+    ``Overlong`` in file order; afterwards ``spans`` holds the groups of the next snapshot."""
 
     def __init__(self, path: str | Path, snapshot: Snapshot, block: int = BLOCK, chunk: int = CHUNK) -> None:
         self.path, self.snapshot, self.block, self.chunk = path, snapshot, block, chunk
