@@ -13,16 +13,14 @@ any file size.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rustgate.data.jsonl import MAX_LINE_BYTES
-from rustgate.memo import GROUP_BYTES, GROUP_LINES, HASH_BYTES, Group, Snapshot, ends_group, span_hash
+from rustgate.memo import GROUP_BYTES, GROUP_LINES, HASH_BYTES, Group, Snapshot, ends_group, line_hashes, span_hash
 
 BLOCK = 8 << 20  # bytes read at a time
 CHUNK = 256 << 10  # at most this many bytes of lines split and hashed together ...
@@ -30,8 +28,6 @@ FIRST_CHUNK = 16 << 10  # ... and this many just after a remembered group (an ed
 MAX_TRIES = 4  # remembered groups tried at one place in the file
 LOCAL_MISSES = 64  # new lines looked for only near where the file was; past this many, anywhere
 
-_BLAKE = functools.partial(hashlib.blake2b, digest_size=HASH_BYTES)
-_DIGEST = operator.methodcaller("digest")
 
 
 @dataclass
@@ -224,7 +220,7 @@ class LineScanner:
         starting = self.snapshot.starting
         items: list[Known | Line | Overlong] = []
         known: Known | None = None
-        for raw, digest in zip(lines, map(_DIGEST, map(_BLAKE, lines)), strict=True):
+        for raw, digest in zip(lines, line_hashes(lines), strict=True):
             where, tried = self._tried
             if where != self._base + self._off:
                 tried = set()

@@ -28,6 +28,7 @@ import bisect
 import functools
 import hashlib
 import json
+import operator
 import sys
 from collections.abc import Iterator
 from importlib import resources
@@ -42,9 +43,18 @@ GROUP_BYTES = 1 << 20  # ... nor (past its first line) more bytes
 Problem = tuple[str, str, str]
 
 
+_BLAKE = functools.partial(hashlib.blake2b, digest_size=HASH_BYTES)
+_DIGEST = operator.methodcaller("digest")
+
+
 def line_hash(raw: bytes | memoryview) -> bytes:
     """The identity of one raw line (without its ``\\n``)."""
-    return hashlib.blake2b(raw, digest_size=HASH_BYTES).digest()
+    return _BLAKE(raw).digest()
+
+
+def line_hashes(lines: list[bytes]) -> Iterator[bytes]:
+    """``line_hash`` of each line, without a Python-level loop."""
+    return map(_DIGEST, map(_BLAKE, lines))
 
 
 def span_hash(raw: bytes | memoryview) -> bytes:
@@ -107,12 +117,12 @@ class Group:
 
     @functools.cached_property
     def ids(self) -> list[str | None]:
-        if self._ids is None:
-            decoded = json.loads(self._encoded or "null")
-            if type(decoded) is not list or len(decoded) != self.count:
-                raise ValueError("a remembered group of lines is damaged in the ledger (run with --no-cache)")
-            self._ids = decoded
-        return self._ids
+        if self._ids is not None:
+            return self._ids
+        decoded = json.loads(self._encoded or "null")
+        if type(decoded) is not list or len(decoded) != self.count:
+            raise ValueError("a remembered group of lines is damaged in the ledger (run with --no-cache)")
+        return decoded
 
     @functools.cached_property
     def prints(self) -> bytes:
