@@ -6,7 +6,9 @@ fresh ledger, then re-checks the unchanged file (with ``-o`` and ``--report-json
 re-gating a dataset does) and builds a dataset from the gated output. Each command is its own
 process; its peak memory is that process's maximum resident set (``wait4``).
 
-The last line is ``recheck_s=X recheck_peak_mb=Y``; the goals are X < 10 and Y < 500.
+Three builds follow (no dedupe: all 100,000 records written; exact dedupe; near dedupe alone), each
+with its peak memory. The last lines are ``build_peak_mb=B build_peak_vs_input=R`` and
+``recheck_s=X recheck_peak_mb=Y``; the goals are X < 10 and Y < 500, and B well under the input.
 
     RUSTGATE_CACHE_DIR=/path/to/warm/cache python bench/check_scale.py [--records 100000] [--distinct 1000]
 """
@@ -69,13 +71,26 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     print(f"re-check of {args.records} unchanged records (-o, --report-json): {again_s:.2f}s, peak {again_mb:.0f} MiB")
     bare_s, bare_mb, _ = timed(check, work / "bare.log")
     print(f"re-check without -o/--report-json: {bare_s:.2f}s, peak {bare_mb:.0f} MiB")
-    config = work / "build.toml"
-    config.write_text(
-        f'[build]\ninputs = ["{gated}"]\noutput = "{work / "dataset"}"\nrequired_gates = ["compile"]\n'
-        "seed = 1\n[build.dedupe]\nexact = true\nnear = false\n[build.split]\ntest = 0.1\n"
-    )
-    build_s, build_mb, code = timed([*rustgate, "build", str(config)], work / "build.log")
-    print(f"build from the gated file (exact dedupe): {build_s:.2f}s, peak {build_mb:.0f} MiB, exit {code}")
+    builds = {  # what each build keeps: every record, one per program, or one per near-duplicate family
+        "no dedupe": "exact = false\nnear = false",
+        "exact dedupe": "exact = true\nnear = false",
+        "near dedupe only": "exact = false\nnear = true",
+    }
+    peaks = []
+    for label, dedupe in builds.items():
+        config = work / "build.toml"
+        config.write_text(
+            f'[build]\ninputs = ["{gated}"]\noutput = "{work / "dataset"}"\nrequired_gates = ["compile"]\n'
+            f"seed = 1\n[build.dedupe]\n{dedupe}\n[build.split]\ntest = 0.1\n"
+        )
+        build_s, build_mb, code = timed([*rustgate, "build", str(config)], work / "build.log")
+        wrote = (work / "build.log").read_text().strip().splitlines()[-1][:90]
+        print(f"build ({label}): {build_s:.2f}s, peak {build_mb:.0f} MiB, exit {code}: {wrote}")
+        peaks.append(build_mb)
+        if code != 0:
+            print((work / "build.log").read_text()[-3000:], file=sys.stderr)
+            return 1
+    print(f"build_peak_mb={max(peaks):.0f} build_peak_vs_input={max(peaks) / (size_mb * 1e6 / (1 << 20)):.2f}")
     print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"recheck_s={again_s:.2f} recheck_peak_mb={again_mb:.0f}")
     return 0

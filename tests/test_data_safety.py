@@ -112,8 +112,15 @@ def test_a_verdict_does_not_follow_an_edit(tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.cargo
-def test_build_regates_edited_records_through_the_ledger(tmp_path: Path, warm_cache: Path) -> None:
-    """With gate_missing, an edited record is compiled again: a broken edit fails for real."""
+@pytest.mark.parametrize("batch", [2000, 1])
+def test_build_regates_edited_records_through_the_ledger(
+    tmp_path: Path, warm_cache: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    """With gate_missing, an edited record is compiled again: a broken edit fails for real (in
+    one batch, or one record per batch)."""
+    from rustgate.data import assemble
+
+    monkeypatch.setattr(assemble, "REGATE_BATCH", batch)
     good = [gated(f"r-{i}", distinct_code(i)) for i in range(5)]
     edited = good[0].to_row(with_gates=True)
     edited["messages"][1]["content"] = '```rust\npub fn broken() -> u32 { "no" }\n```'

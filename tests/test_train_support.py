@@ -69,8 +69,8 @@ def write_rows(path: Path, records: list[Record]) -> Path:
 def build_with_rustgate(tmp: Path, records: list[Record], *, test: int = 2) -> Path:
     """A dataset folder made by ``rustgate build``'s own code with its default gates (compile only)."""
     from rustgate.data.assemble import assemble
-    from rustgate.data.assemble import write_dataset as write_built
     from rustgate.data.config import BuildConfig
+    from rustgate.data.writer import write_dataset as write_built
 
     inputs = write_rows(tmp / "gated.jsonl", records)
     config = BuildConfig.model_validate(

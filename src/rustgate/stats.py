@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from rustgate.records import VERDICTS, Record
@@ -47,6 +48,36 @@ class Tally:
     def top_codes(self, limit: int = 10) -> list[tuple[str, int]]:
         """The rustc error codes that fail the most records (each code once per record)."""
         return self.codes.most_common(limit)
+
+
+@dataclass
+class ScoreStat:
+    n: int = 0
+    total: float = 0.0
+    low: float = float("inf")
+    high: float = float("-inf")
+    buckets: Counter[int] = field(default_factory=Counter)  # score rounded into 1..10 -> count
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else 0.0
+
+
+class Scores:
+    """Judge scores per dimension, fed one record at a time (counters, not the records)."""
+
+    def __init__(self, gate: str = "judge") -> None:
+        self.gate = gate
+        self.dimensions: dict[str, ScoreStat] = {}
+
+    def add(self, record: Record) -> None:
+        result = record.gates.get(self.gate)
+        for dim, value in ((result.scores or {}) if result else {}).items():
+            stat = self.dimensions.setdefault(dim, ScoreStat())
+            stat.n += 1
+            stat.total += value
+            stat.low, stat.high = min(stat.low, value), max(stat.high, value)
+            stat.buckets[min(10, max(1, round(value)))] += 1
 
 
 def _tally(records: Iterable[Record], gate: str) -> Tally:

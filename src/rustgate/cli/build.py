@@ -52,9 +52,10 @@ def regate_with_ledger(ledger_path: Path | None) -> Callable[[list[Record], list
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.data.assemble import assemble, write_dataset
+    from rustgate.data.assemble import assemble
     from rustgate.data.config import ConfigError, load_config
     from rustgate.data.output_dir import OutputRefused
+    from rustgate.data.writer import write_dataset
 
     try:
         config = load_config(args.config)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_EMPTY
     try:
         folder = write_dataset(result, config, Path(args.output) if args.output else None, force=args.force)
-    except (OutputRefused, OSError) as exc:
+    except (OutputRefused, OSError, ValueError) as exc:  # ValueError: an input changed during the build
         print(f"rustgate build: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"wrote {folder}: train {len(result.train)}, test {len(result.test)}; dropped: {dropped}")

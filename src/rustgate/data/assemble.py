@@ -1,182 +1,223 @@
-"""``rustgate build``: gated records -> a deduped, decontaminated, sized, split dataset folder.
+"""``rustgate build``'s plan: gated records -> which are kept, in which split, and why the rest left.
 
 Stages run in a fixed order (gates, exact dedupe, near dedupe, decontamination, sizing, split),
-and each drop is recorded with its stage and reason for the card. The folder is written to a
-staging directory and renamed into place, so a reader never sees half a dataset.
+and each drop is recorded with its stage and reason for the card. The plan is made from ``Entry``
+rows, not records: the inputs are read once whole, and then again only for the records a stage
+needs (re-gating, dedupe features, writing), so memory stays a few hundred bytes per record.
+``write_dataset`` (``rustgate.data.writer``) turns the plan into the folder.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from itertools import islice
 
-from rustgate.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
-from rustgate.data.card import render_card
+import numpy as np
+
 from rustgate.data.config import BuildConfig
-from rustgate.data.decontam import decontaminate, load_eval_prompts
-from rustgate.data.dedupe import Drop, exact_dedupe, near_dedupe
-from rustgate.data.formats import read_all
+from rustgate.data.decontam import EvalIndex, contamination, load_eval_prompts
+from rustgate.data.dedupe import (
+    Drop,
+    MinHasher,
+    code_of,
+    exact_key,
+    first_of_each,
+    near_drop,
+    near_duplicates,
+    normalise_code,
+)
 from rustgate.data.jsonl import InputError
-from rustgate.data.manifest import MANIFEST, build_manifest
-from rustgate.data.output_dir import dataset_files, place_folder
 from rustgate.data.sampling import draw_replay, replay_count, size_per_crate, split
-from rustgate.data.signing import sign, signing_key
-from rustgate.records import Record
+from rustgate.data.sources import Entry, Inputs, gate_state
+from rustgate.records import GateResult, Record
+from rustgate.stats import Tally
+
+Regate = Callable[[list[Record], list[str]], list[Record]]
+REGATE_BATCH = 2000  # records re-read and re-gated at a time
 
 
 @dataclass
-class BuildResult:
-    train: list[Record]
-    test: list[Record]
-    pool: list[Record]
+class BuildPlan:
+    inputs: Inputs
+    train: list[Entry]
+    test: list[Entry]
     drops: list[Drop] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     shortfall: dict[str, tuple[int, int]] = field(default_factory=dict)
     funnel: list[tuple[str, int]] = field(default_factory=list)  # framework records left after each stage
-    replay_ids: frozenset[str] = frozenset()  # the kept records that came from the replay inputs
+    tallies: dict[str, Tally] = field(default_factory=dict)  # verdicts of every record read, per gate
+    regated: dict[str, list[str]] = field(default_factory=dict)  # id -> verdicts (JSON) this build gave
+
+    @property
+    def replay_ids(self) -> frozenset[str]:
+        """The kept records that came from the replay inputs."""
+        return frozenset(e.id for e in (*self.train, *self.test) if e.replay)
+
+    def splits(self) -> dict[str, list[Entry]]:
+        return {"train": self.train, "test": self.test}
+
+    def records(self, entries: Iterable[Entry]) -> Iterator[tuple[Entry, Record]]:
+        """The records behind ``entries`` as they will be written: read again, with this build's verdicts."""
+        for entry, record in self.inputs.fetch(entries):
+            for raw in self.regated.get(entry.id, ()):
+                record = record.with_gate(GateResult.model_validate_json(raw))
+            yield entry, record
 
 
-def _gate_filter(records: list[Record], gates: list[str], label: str) -> tuple[list[Record], list[Drop]]:
-    """Keep records every gate passed, for exactly the content they hold now."""
-    kept, drops = [], []
-    for record in records:
-        if record.passed(gates):
-            kept.append(record)
+@dataclass
+class _Scan:
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    drops: list[Drop] = field(default_factory=list)
+
+
+def _gates_for(entry: Entry, config: BuildConfig) -> list[str]:
+    return config.replay_required_gates if entry.replay else config.required_gates
+
+
+def _regate_gates(replay: bool, config: BuildConfig) -> list[str]:
+    return [g for g in config.gate_missing if not replay or g in config.replay_required_gates]
+
+
+def _settle(entry: Entry, record: Record, current: str, config: BuildConfig, tallies: dict[str, Tally]) -> None:
+    entry.lead, entry.why = gate_state(record, current, _gates_for(entry, config))
+    for tally in tallies.values():
+        tally.add(record)
+
+
+def _scan(inputs: Inputs, config: BuildConfig, tallies: dict[str, Tally], regating: bool) -> _Scan:
+    """Pass one: every row read once, into an entry; repeated ids are input errors."""
+    scan = _Scan()
+    first: dict[str, Entry] = {}
+    for source, offset, parsed in inputs.scan():
+        if isinstance(parsed, InputError):
+            scan.errors.append(parsed)
             continue
-        stale = set(record.stale_gates())
-        why = []
-        for gate in gates:
-            result = record.gates.get(gate)
-            if result is None:
-                why.append(f"{gate} not run")
-            elif not result.passed:
-                why.append(f"{gate}={result.verdict}")
-            elif gate in stale:
-                why.append(f"{gate} verdict is for other content (edited after gating, or gated by an older rustgate)")
-        drops.append(Drop(record.id, "gates", f"{label}: {', '.join(why)}"))
-    return kept, drops
+        record, replay = parsed.record, inputs.is_replay(source)
+        earlier = first.get(record.id)
+        if earlier is not None:
+            if replay and not earlier.replay:
+                scan.drops.append(Drop(record.id, "input", "id also used by a main input record"))
+                continue
+            where = f"line {earlier.line}"
+            if earlier.source != source:
+                where = f"{inputs.paths[earlier.source]}:{earlier.line}"
+            scan.errors.append(InputError(parsed.file, parsed.line, record.id, f"duplicate id (first seen on {where})"))
+            continue
+        current = record.content_hash()
+        crate = sys.intern(record.crate) if record.crate else None  # one string per crate, not per record
+        entry = Entry(record.id, crate, source, parsed.line, offset, bytes.fromhex(current), replay)
+        first[record.id] = entry
+        scan.entries.append(entry)
+        gated = [record.gates.get(g) for g in _regate_gates(replay, config)]
+        if regating and any(r is None or r.content_hash != current for r in gated):
+            entry.regate = True  # settled once the build has given it a verdict
+        else:
+            _settle(entry, record, current, config, tallies)
+    return scan
 
 
-def _presample_replay(replay: list[Record], main: list[Record], config: BuildConfig) -> tuple[list[Record], list[Drop]]:
+def _regate(plan: BuildPlan, config: BuildConfig, regate: Regate, todo: list[Entry]) -> None:
+    """Give the records whose verdicts are missing or stale a fresh one, a batch at a time."""
+    for replay in (False, True):
+        gates = _regate_gates(replay, config)
+        stream = plan.inputs.fetch(e for e in todo if e.replay == replay)  # one read of the inputs
+        while pairs := list(islice(stream, REGATE_BATCH)):
+            after = regate([record for _, record in pairs], gates)
+            for (entry, before), record in zip(pairs, after, strict=True):
+                _settle(entry, record, entry.digest.hex(), config, plan.tallies)
+                given = [r for g, r in record.gates.items() if r is not before.gates.get(g)]
+                if entry.why is None and given:
+                    plan.regated[entry.id] = [r.model_dump_json() for r in given]
+
+
+def _presample_replay(replay: list[Entry], framework: int, config: BuildConfig) -> tuple[list[Entry], list[Drop]]:
     """Cut a large replay pool (Strandset has 191k rows) to a few times what can be drawn.
 
     Dedupe is the costly stage; a seeded sample of ``3 * needed + 100`` leaves ample room for
     records lost to dedupe and decontamination without hashing the whole pool.
     """
     targets = config.sizing.targets()
-    framework = min(len(main), sum(targets.values())) if targets is not None else len(main)
+    framework = min(framework, sum(targets.values())) if targets is not None else framework
     cap = 3 * replay_count(framework, config.sizing.replay_share) + 100
     if len(replay) <= cap:
         return replay, []
-    pool = sorted(replay, key=lambda r: r.id)
+    pool = sorted(replay, key=lambda e: e.id)
     random.Random(f"{config.seed}:replay-pool").shuffle(pool)
     reason = f"replay pool pre-sampled to {cap} before dedupe"
-    return pool[:cap], [Drop(r.id, "sizing", reason) for r in pool[cap:]]
+    kept = sorted(pool[:cap], key=lambda e: (e.source, e.line))
+    return kept, [Drop(e.id, "sizing", reason) for e in pool[cap:]]
 
 
-Regate = Callable[[list[Record], list[str]], list[Record]]
+def _dedupe_and_decontaminate(plan: BuildPlan, config: BuildConfig, candidates: list[Entry]) -> list[Entry]:
+    """Exact dedupe, near dedupe, decontamination: one more read of the candidates for their features."""
+    candidates = sorted(candidates, key=lambda e: (e.source, e.line))  # input order: the first one wins
+    prompts = load_eval_prompts(config.decontam.eval_prompts, shipped=config.decontam.shipped_suites)
+    if not (config.dedupe.exact or config.dedupe.near or prompts):
+        return candidates
+    index = EvalIndex(prompts, config.decontam.ngram) if prompts else None
+    hasher = MinHasher(config.dedupe.num_perm, config.dedupe.shingle) if config.dedupe.near else None
+    keys: list[bytes] = []
+    signatures = np.empty((len(candidates) if hasher else 0, config.dedupe.num_perm), dtype=np.uint32)
+    contaminated: dict[int, str] = {}
+    for row, (_, record) in enumerate(plan.inputs.fetch(candidates)):  # candidates are in input order
+        if config.dedupe.exact:
+            keys.append(exact_key(record))
+        if hasher is not None:
+            signatures[row] = hasher.signature(normalise_code(code_of(record)))
+        reason = contamination(record, index, config.decontam.min_shared) if index is not None else None
+        if reason is not None:
+            contaminated[row] = reason
+    rows = list(range(len(candidates)))
+    if config.dedupe.exact:
+        rows, dropped = first_of_each(keys, [e.id for e in candidates])
+        plan.drops += dropped
+    if hasher is not None:
+        found = near_duplicates(signatures, rows, config.dedupe.threshold)
+        plan.drops += [near_drop(candidates[i].id, candidates[j].id, sim) for i, (j, sim) in found.items()]
+        rows = [i for i in rows if i not in found]
+    plan.drops += [Drop(candidates[i].id, "contaminated", contaminated[i]) for i in rows if i in contaminated]
+    return [candidates[i] for i in rows if i not in contaminated]
 
 
-def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildResult:
+def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildPlan:
     """Read, gate-filter, dedupe, decontaminate, size and split; ``regate(records, gates)`` first
     gives records whose verdicts are missing or stale a fresh one (the caller owns the gates)."""
-    main_read = read_all(config.inputs)
-    replay_read = read_all(config.replay)
-    errors = [*main_read.errors, *replay_read.errors]
-    main = [r.record for r in main_read.records]
-    replay_ids = {r.record.id for r in replay_read.records}
-    collisions = {r.id for r in main} & replay_ids
-    replay = [r.record for r in replay_read.records if r.record.id not in collisions]
-    drops = [Drop(rid, "input", "id also used by a main input record") for rid in sorted(collisions)]
+    inputs = Inputs(config.inputs, config.replay)
+    plan = BuildPlan(inputs, [], [], tallies={g: Tally(g) for g in config.required_gates})
+    scan = _scan(inputs, config, plan.tallies, regate is not None)
+    plan.errors, plan.drops = scan.errors, scan.drops
+    todo = [e for e in scan.entries if e.regate]
+    if regate is not None and todo:
+        _regate(plan, config, regate, todo)
 
-    if regate is not None:
-        main = regate(main, list(config.gate_missing))
-        replay = regate(replay, [g for g in config.gate_missing if g in config.replay_required_gates])
-    pool = [*main, *replay]
-    funnel = [("inputs", len(main))]
-    passing = main
-    for gate in config.required_gates:
-        passing = [r for r in passing if r.gate_passed(gate)]
-        funnel.append((f"{gate} pass", len(passing)))
-    main, dropped = _gate_filter(main, config.required_gates, "required gates")
-    drops += dropped
-    replay, dropped = _gate_filter(replay, config.replay_required_gates, "replay gates")
-    drops += dropped
-    replay, dropped = _presample_replay(replay, main, config)
-    drops += dropped
+    main = [e for e in scan.entries if not e.replay]
+    plan.funnel = [("inputs", len(main))]
+    plan.funnel += [(f"{g} pass", sum(e.lead > k for e in main)) for k, g in enumerate(config.required_gates)]
+    plan.drops += [Drop(e.id, "gates", f"required gates: {e.why}") for e in main if e.why is not None]
+    main = [e for e in main if e.why is None]
+    replay = [e for e in scan.entries if e.replay]
+    plan.drops += [Drop(e.id, "gates", f"replay gates: {e.why}") for e in replay if e.why is not None]
+    replay, dropped = _presample_replay([e for e in replay if e.why is None], len(main), config)
+    plan.drops += dropped
 
     # Main records come first, so a replay record never displaces a framework record.
-    candidates = [*main, *replay]
-    if config.dedupe.exact:
-        candidates, dropped = exact_dedupe(candidates)
-        drops += dropped
-    if config.dedupe.near:
-        candidates, dropped = near_dedupe(
-            candidates,
-            threshold=config.dedupe.threshold,
-            num_perm=config.dedupe.num_perm,
-            shingle=config.dedupe.shingle,
-        )
-        drops += dropped
-    prompts = load_eval_prompts(config.decontam.eval_prompts, shipped=config.decontam.shipped_suites)
-    candidates, dropped = decontaminate(
-        candidates, prompts, n=config.decontam.ngram, min_shared=config.decontam.min_shared
-    )
-    drops += dropped
-
-    main_left = [r for r in candidates if r.id not in replay_ids or r.id in collisions]
-    replay_left = [r for r in candidates if r.id in replay_ids and r.id not in collisions]
-    funnel.append(("deduped and decontaminated", len(main_left)))
+    candidates = _dedupe_and_decontaminate(plan, config, [*main, *replay])
+    main_left = [e for e in candidates if not e.replay]
+    plan.funnel.append(("deduped and decontaminated", len(main_left)))
     sized = size_per_crate(main_left, config.sizing.targets(), config.seed)
-    drops += sized.drops
-    funnel.append(("kept", len(sized.records)))
+    plan.drops += sized.drops
+    plan.funnel.append(("kept", len(sized.records)))
     chosen = list(sized.records)
-    shortfall = dict(sized.shortfall)
+    plan.shortfall = dict(sized.shortfall)
     if config.replay:
+        replay_left = [e for e in candidates if e.replay]
         drawn = draw_replay(replay_left, replay_count(len(chosen), config.sizing.replay_share), config.seed)
         chosen += drawn.records
-        drops += drawn.drops
-        shortfall.update(drawn.shortfall)
-    train, test = split(chosen, config.split.test, config.seed)
-    kept_replay = frozenset(r.id for r in chosen if r.id in replay_ids and r.id not in collisions)
-    return BuildResult(train, test, pool, drops, errors, shortfall, funnel, kept_replay)
-
-
-def write_dataset(result: BuildResult, config: BuildConfig, out: Path | None = None, *, force: bool = False) -> Path:
-    """The dataset folder: train.jsonl, test.jsonl, manifest.json, README.md (all or nothing).
-
-    Refuses (``OutputRefused``) to replace a folder that is not an earlier rustgate dataset, or
-    one that holds an input, before writing anything.
-    """
-    target = (out or config.output).absolute()
-    splits = {"train": result.train, "test": result.test}
-
-    def write(staging: Path) -> None:
-        for name, records in splits.items():
-            atomic_write_jsonl(staging / f"{name}.jsonl", (r.to_row(with_gates=True) for r in records))
-        manifest = build_manifest(
-            splits,
-            required_gates=config.required_gates,
-            config=config.public(),
-            replay_ids=result.replay_ids,
-            replay_required_gates=config.replay_required_gates,
-        )
-        manifest["funnel"] = [{"stage": stage, "records": count} for stage, count in result.funnel]
-        key = signing_key()
-        if key is not None:
-            manifest = sign(manifest, key)
-        atomic_write_json(staging / "manifest.json", manifest)
-        card = render_card(
-            name=target.name,
-            splits=splits,
-            pool=result.pool,
-            drops=result.drops,
-            manifest=manifest,
-            shortfall=result.shortfall,
-        )
-        atomic_write_text(staging / "README.md", card)
-
-    inputs = [*config.inputs, *config.replay, *config.decontam.eval_prompts]
-    return place_folder(target, write, marker=MANIFEST, known=dataset_files, inputs=inputs, force=force)
+        plan.drops += drawn.drops
+        plan.shortfall.update(drawn.shortfall)
+    plan.train, plan.test = split(chosen, config.split.test, config.seed)
+    return plan

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rustgate.data.dedupe import Drop
-from rustgate.data.sampling import crate_key
-from rustgate.records import Record
-from rustgate.stats import verdicts_by_crate
+from rustgate.data.sampling import Sampled, crate_key
+from rustgate.stats import Scores, Tally
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -19,7 +17,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _counts_table(splits: Mapping[str, Sequence[Record]]) -> str:
+def _counts_table(splits: Mapping[str, Sequence[Sampled]]) -> str:
     crates = sorted({crate_key(r) for rs in splits.values() for r in rs})
     rows = []
     for crate in [*crates, "total"]:
@@ -28,10 +26,10 @@ def _counts_table(splits: Mapping[str, Sequence[Record]]) -> str:
     return _table(["crate", *splits, "all"], rows)
 
 
-def _gate_tables(pool: Sequence[Record], gates: Sequence[str]) -> str:
+def _gate_tables(tallies: Mapping[str, Tally], gates: Sequence[str]) -> str:
     parts = []
     for gate in gates:
-        table = verdicts_by_crate(pool, gate)
+        table = tallies[gate].by_crate() if gate in tallies else {}
         if not table:
             parts.append(f"**{gate}**: no verdicts recorded.")
             continue
@@ -46,19 +44,13 @@ def _gate_tables(pool: Sequence[Record], gates: Sequence[str]) -> str:
     return "\n\n".join(parts)
 
 
-def _score_table(records: Sequence[Record]) -> str:
-    per_dim: dict[str, list[float]] = {}
-    for record in records:
-        judge = record.gates.get("judge")
-        for dim, value in ((judge.scores or {}) if judge else {}).items():
-            per_dim.setdefault(dim, []).append(value)
-    if not per_dim:
+def _score_table(scores: Scores) -> str:
+    if not scores.dimensions:
         return "No judge scores in this dataset."
     rows = []
-    for dim, values in sorted(per_dim.items()):
-        buckets = Counter(min(10, max(1, round(v))) for v in values)
-        hist = " ".join(f"{k}:{buckets[k]}" for k in sorted(buckets))
-        rows.append([dim, len(values), f"{statistics.fmean(values):.2f}", f"{min(values):g}", f"{max(values):g}", hist])
+    for dim, stat in sorted(scores.dimensions.items()):
+        hist = " ".join(f"{k}:{stat.buckets[k]}" for k in sorted(stat.buckets))
+        rows.append([dim, stat.n, f"{stat.mean:.2f}", f"{stat.low:g}", f"{stat.high:g}", hist])
     return _table(["dimension", "n", "mean", "min", "max", "histogram (score:count)"], rows)
 
 
@@ -68,7 +60,11 @@ def _drop_table(drops: Sequence[Drop]) -> str:
     by_stage = Counter(d.stage for d in drops)
     rows: list[list[Any]] = []
     for stage, count in by_stage.most_common():
-        examples = "; ".join(f"{d.id}: {d.reason}" for d in drops if d.stage == stage)
+        examples = ""
+        for drop in (d for d in drops if d.stage == stage):  # enough for 300 characters, not all of them
+            examples += ("; " if examples else "") + f"{drop.id}: {drop.reason}"
+            if len(examples) > 300:
+                break
         rows.append([stage, count, examples[:300] + ("..." if len(examples) > 300 else "")])
     return _table(["stage", "dropped", "examples"], rows)
 
@@ -76,13 +72,15 @@ def _drop_table(drops: Sequence[Drop]) -> str:
 def render_card(
     *,
     name: str,
-    splits: Mapping[str, Sequence[Record]],
-    pool: Sequence[Record],
+    splits: Mapping[str, Sequence[Sampled]],
+    tallies: Mapping[str, Tally],
+    scores: Scores,
     drops: Sequence[Drop],
     manifest: Mapping[str, Any],
     shortfall: Mapping[str, tuple[int, int]],
 ) -> str:
-    """Markdown with Hugging Face front matter; ``pool`` is every record read before gating filters."""
+    """Markdown with Hugging Face front matter; ``tallies`` count the verdicts of every record read
+    (before the gates filter), ``scores`` the judge scores of the records kept."""
     total = sum(len(rs) for rs in splits.values())
     pins = manifest.get("pins", {})
     pin_lines = [f"  - **{p}**: " + ", ".join(f"`{k} {v}`" for k, v in sorted(d.items())) for p, d in pins.items() if d]
@@ -117,11 +115,11 @@ def render_card(
             "",
             "## Gate pass rates (all input records)",
             "",
-            _gate_tables(pool, manifest.get("required_gates", [])),
+            _gate_tables(tallies, manifest.get("required_gates", [])),
             "",
             "## Judge score distribution (kept records)",
             "",
-            _score_table([r for rs in splits.values() for r in rs]),
+            _score_table(scores),
             "",
             "## What was dropped, and why",
             "",

@@ -94,6 +94,15 @@ class EvalIndex:
         return count, which
 
 
+def contamination(record: Record, index: EvalIndex, min_shared: int = 1) -> str | None:
+    """Why ``record`` overlaps the eval prompts (its prompt, then its code), or None when it does not."""
+    for part, text in (("prompt", record.prompt), ("code", code_of(record))):
+        count, which = index.shared(text)
+        if count >= min_shared:
+            return f"{part} shares {count} {index.n}-gram(s) with eval prompt #{which}"
+    return None
+
+
 def decontaminate(
     records: Sequence[Record], prompts: Sequence[str], *, n: int = 10, min_shared: int = 1
 ) -> tuple[list[Record], list[Drop]]:
@@ -103,13 +112,9 @@ def decontaminate(
     kept: list[Record] = []
     drops: list[Drop] = []
     for record in records:
-        for part, text in (("prompt", record.prompt), ("code", code_of(record))):
-            count, which = index.shared(text)
-            if count >= min_shared:
-                drops.append(
-                    Drop(record.id, "contaminated", f"{part} shares {count} {n}-gram(s) with eval prompt #{which}")
-                )
-                break
-        else:
+        reason = contamination(record, index, min_shared)
+        if reason is None:
             kept.append(record)
+        else:
+            drops.append(Drop(record.id, "contaminated", reason))
     return kept, drops

@@ -69,7 +69,7 @@ class MinHasher:
             count=len(shingles),
         )
         mixed = (self.a[:, None] * hashes[None, :] + self.b[:, None]) % _PRIME & _MASK
-        return np.asarray(mixed.min(axis=1), dtype=np.uint64)
+        return np.asarray(mixed.min(axis=1), dtype=np.uint32)  # values are 32-bit: half the memory
 
 
 def lsh_shape(num_perm: int, threshold: float) -> tuple[int, int]:
@@ -87,45 +87,74 @@ def lsh_shape(num_perm: int, threshold: float) -> tuple[int, int]:
     return best
 
 
-def exact_dedupe(records: Sequence[Record]) -> tuple[list[Record], list[Drop]]:
-    kept: list[Record] = []
+def exact_key(record: Record) -> bytes:
+    """What two exact duplicates share: the hash of the answer's normalised code."""
+    return hashlib.sha256(normalise_code(code_of(record)).encode()).digest()
+
+
+def first_of_each(keys: Sequence[bytes], ids: Sequence[str]) -> tuple[list[int], list[Drop]]:
+    """Positions to keep (the first with each key) and a drop for every later one."""
+    kept: list[int] = []
     drops: list[Drop] = []
-    first: dict[str, str] = {}
-    for record in records:
-        key = hashlib.sha256(normalise_code(code_of(record)).encode()).hexdigest()
+    first: dict[bytes, str] = {}
+    for position, (key, rid) in enumerate(zip(keys, ids, strict=True)):
         if key in first:
-            drops.append(Drop(record.id, "exact-duplicate", f"same normalised code as {first[key]}"))
+            drops.append(Drop(rid, "exact-duplicate", f"same normalised code as {first[key]}"))
             continue
-        first[key] = record.id
-        kept.append(record)
+        first[key] = rid
+        kept.append(position)
     return kept, drops
+
+
+def exact_dedupe(records: Sequence[Record]) -> tuple[list[Record], list[Drop]]:
+    kept, drops = first_of_each([exact_key(r) for r in records], [r.id for r in records])
+    return [records[i] for i in kept], drops
+
+
+def near_duplicates(signatures: np.ndarray, order: Sequence[int], threshold: float) -> dict[int, tuple[int, float]]:
+    """Rows of ``signatures`` (visited in ``order``, increasing) that near-duplicate an earlier kept row:
+    ``{row: (the kept row it duplicates, estimated jaccard)}``.
+
+    LSH buckets come from sorting each band at once (``np.unique``), so memory is a few integers
+    per row, and kept rows are listed only in buckets that more than one row shares.
+    """
+    bands, rows = lsh_shape(signatures.shape[1], threshold)
+    chosen = np.asarray(order, dtype=np.int64)
+    groups: list[np.ndarray] = []
+    for band in range(bands):
+        block = np.ascontiguousarray(signatures[chosen, band * rows : (band + 1) * rows])
+        keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        # a row alone in its bucket can match nothing there: -1 keeps it out of every list
+        groups.append(np.where(counts[inverse] > 1, inverse, -1).astype(np.int32))
+    members: dict[tuple[int, int], list[int]] = {}
+    found: dict[int, tuple[int, float]] = {}
+    for position, row in enumerate(order):
+        shared = [(band, int(groups[band][position])) for band in range(bands) if groups[band][position] >= 0]
+        best: tuple[float, int] | None = None
+        for other in sorted({o for key in shared for o in members.get(key, ())}):
+            similarity = float(np.mean(signatures[other] == signatures[row]))
+            if similarity >= threshold and (best is None or similarity > best[0]):
+                best = (similarity, other)
+        if best is not None:
+            found[row] = (best[1], best[0])
+            continue
+        for key in shared:
+            members.setdefault(key, []).append(row)
+    return found
 
 
 def near_dedupe(
     records: Sequence[Record], *, threshold: float = 0.85, num_perm: int = 128, shingle: int = 5
 ) -> tuple[list[Record], list[Drop]]:
+    if not records:
+        return [], []
     hasher = MinHasher(num_perm, shingle)
-    bands, rows = lsh_shape(num_perm, threshold)
-    buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
-    kept: list[Record] = []
-    signatures: list[np.ndarray] = []
-    drops: list[Drop] = []
-    for record in records:
-        sig = hasher.signature(normalise_code(code_of(record)))
-        keys = [sig[b * rows : (b + 1) * rows].tobytes() for b in range(bands)]
-        candidates = {i for b, key in enumerate(keys) for i in buckets[b].get(key, ())}
-        best: tuple[float, int] | None = None
-        for index in sorted(candidates):
-            similarity = float(np.mean(signatures[index] == sig))
-            if similarity >= threshold and (best is None or similarity > best[0]):
-                best = (similarity, index)
-        if best is not None:
-            drops.append(
-                Drop(record.id, "near-duplicate", f"near-duplicate of {kept[best[1]].id} (jaccard~{best[0]:.2f})")
-            )
-            continue
-        for b, key in enumerate(keys):
-            buckets[b].setdefault(key, []).append(len(kept))
-        kept.append(record)
-        signatures.append(sig)
-    return kept, drops
+    signatures = np.stack([hasher.signature(normalise_code(code_of(r))) for r in records])
+    found = near_duplicates(signatures, range(len(records)), threshold)
+    drops = [near_drop(records[i].id, records[j].id, similarity) for i, (j, similarity) in sorted(found.items())]
+    return [r for i, r in enumerate(records) if i not in found], drops
+
+
+def near_drop(rid: str, original: str, similarity: float) -> Drop:
+    return Drop(rid, "near-duplicate", f"near-duplicate of {original} (jaccard~{similarity:.2f})")

@@ -84,8 +84,8 @@ def _table_rows(path: str | Path, fmt: Format) -> Iterator[dict[str, Any]]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(str(path))
-        yield from table.to_pylist()
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=1000):  # streamed: bounded memory
+            yield from batch.to_pylist()
         return
     from datasets import Dataset, DatasetDict, load_from_disk
 

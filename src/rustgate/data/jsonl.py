@@ -112,17 +112,34 @@ def skip_line(handle: BinaryIO) -> int:
     return skipped
 
 
+def iter_raw_lines(path: str | Path) -> Iterator[tuple[int, int, bytes | InputError]]:
+    """``(line number, byte offset, raw line)`` of every non-blank line, unparsed, streamed; a line
+    over ``MAX_LINE_BYTES`` comes as its error instead, read past without being held."""
+    name = str(path)
+    with open(path, "rb") as handle:
+        number, offset = 0, 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            start, offset = offset, offset + len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                skipped = skip_line(handle)
+                offset += skipped
+                yield number, start, overlong_error(name, number, len(raw) + skipped)
+            elif raw.strip():
+                yield number, start, raw.rstrip(b"\r\n")
+
+
+def read_line_at(handle: BinaryIO, offset: int) -> bytes:
+    """The line that starts at ``offset`` (as ``iter_raw_lines`` gave it), without its line end."""
+    handle.seek(offset)
+    return handle.readline(MAX_LINE_BYTES + 1).rstrip(b"\r\n")
+
+
 def iter_lines(path: str | Path) -> Iterator[LoadedRecord | InputError]:
     """Every non-blank line of ``path``, parsed, streamed; a line over ``MAX_LINE_BYTES`` is an error."""
     name = str(path)
-    with open(path, "rb") as handle:
-        number = 0
-        while raw := handle.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                yield overlong_error(name, number, len(raw) + skip_line(handle))
-            elif raw.strip():
-                yield parse_line(raw.rstrip(b"\r\n"), name, number)
+    for number, _, raw in iter_raw_lines(path):
+        yield raw if isinstance(raw, InputError) else parse_line(raw, name, number)
 
 
 def read_jsonl(path: str | Path) -> ReadResult:

@@ -8,15 +8,17 @@ or moved after gating is caught by ``verify_dataset``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate.atomic import atomic_open, dumps_pretty
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
-from rustgate.data.signing import signature_problem, signing_key
+from rustgate.data.signing import canonical_json, signature_for, signature_problem, signing_key
 from rustgate.display import one_line
 from rustgate.records import GateResult, Record
 
@@ -50,26 +52,85 @@ def required_for(manifest: Mapping[str, Any], entry: Mapping[str, Any]) -> list[
     return [str(g) for g in manifest.get(key, [])]
 
 
-def _provenance(records: Iterable[Record]) -> tuple[str | None, list[str], list[str]]:
-    """(toolchain, models, prompt hashes) as the gates and the generator recorded them."""
-    toolchains: Counter[str] = Counter()
-    models: set[str] = set()
-    prompt_hashes: set[str] = set()
-    for record in records:
+class ManifestRecords:
+    """The per-record part of a manifest and the provenance it states, fed one written record at a
+    time (``rustgate build`` streams its splits through this). Each record entry is kept as its
+    canonical JSON text: a few hundred bytes, written and signed without being decoded again."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str]] = []  # (split, id, canonical JSON of the entry)
+        self.counts: Counter[str] = Counter()
+        self.toolchains: Counter[str] = Counter()
+        self.models: set[str] = set()
+        self.prompt_hashes: set[str] = set()
+
+    def add(self, record: Record, split: str, *, replay: bool = False) -> None:
+        self.entries.append((split, record.id, canonical_json(record_entry(record, split, replay=replay))))
+        self.counts[split] += 1
         compile_result = record.gates.get("compile")
         if compile_result and compile_result.details.get("toolchain"):
-            toolchains[str(compile_result.details["toolchain"])] += 1
+            self.toolchains[str(compile_result.details["toolchain"])] += 1
         for result in record.gates.values():
             if result.details.get("model"):
-                models.add(str(result.details["model"]))
+                self.models.add(str(result.details["model"]))
             if result.gate == "judge" and ":" in result.version:
-                prompt_hashes.add(result.version.split(":", 1)[1])
+                self.prompt_hashes.add(result.version.split(":", 1)[1])
         provenance = record.provenance()
         if provenance is not None:
-            models.add(provenance.model)
-            prompt_hashes.add(provenance.prompt_hash)
-    toolchain = toolchains.most_common(1)[0][0] if toolchains else None
-    return toolchain, sorted(models), sorted(prompt_hashes)
+            self.models.add(provenance.model)
+            self.prompt_hashes.add(provenance.prompt_hash)
+
+    def lines(self, splits: Sequence[str]) -> list[str]:
+        """The record entries, split by split, by id within a split."""
+        rank = {name: i for i, name in enumerate(splits)}
+        self.entries.sort(key=lambda e: (rank.get(e[0], len(rank)), e[1]))
+        return [text for _, _, text in self.entries]
+
+    def header(
+        self,
+        splits: Sequence[str],
+        *,
+        required_gates: Sequence[str],
+        config: Mapping[str, Any],
+        pins: Mapping[str, Mapping[str, str]] | None = None,
+        replay_required_gates: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Everything in the manifest but its ``records``."""
+        return {
+            "format": FORMAT,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "required_gates": list(required_gates),
+            "replay_required_gates": list(replay_required_gates),
+            "toolchain": self.toolchains.most_common(1)[0][0] if self.toolchains else None,
+            "pins": {k: dict(v) for k, v in (pins if pins is not None else crate_pins()).items()},
+            "models": sorted(self.models),
+            "prompt_hashes": sorted(self.prompt_hashes),
+            "config": dict(config),
+            "splits": {name: {"file": f"{name}.jsonl", "count": self.counts[name]} for name in splits},
+        }
+
+
+def write_manifest(path: Path, header: Mapping[str, Any], records: Sequence[str], key: bytes | None) -> None:
+    """``manifest.json``: ``header`` as ``dumps_pretty`` writes it, then ``records`` one per line
+    (each entry's canonical JSON, streamed), then the signature when there is a ``key``."""
+    body = dict(header)
+    if key is not None:
+        body["signature"] = signature_for(header, key, records)
+    with atomic_open(path) as handle:
+        handle.write("{\n")
+        for name, value in header.items():
+            handle.write(f"  {json.dumps(name)}: {_indented(value)},\n")
+        handle.write('  "records": [')
+        for number, text in enumerate(records):
+            handle.write(("," if number else "") + "\n    " + text)
+        handle.write("\n  ]" if records else "]")
+        if "signature" in body:
+            handle.write(f',\n  "signature": {_indented(body["signature"])}')
+        handle.write("\n}\n")
+
+
+def _indented(value: Any) -> str:
+    return dumps_pretty(value).rstrip("\n").replace("\n", "\n  ")
 
 
 def crate_pins() -> dict[str, dict[str, str]]:
@@ -93,21 +154,19 @@ def build_manifest(
     replay_ids: frozenset[str] = frozenset(),
     replay_required_gates: Sequence[str] = (),
 ) -> dict[str, Any]:
-    everything = [r for records in splits.values() for r in records]
-    toolchain, models, prompt_hashes = _provenance(everything)
-    return {
-        "format": FORMAT,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "required_gates": list(required_gates),
-        "replay_required_gates": list(replay_required_gates),
-        "toolchain": toolchain,
-        "pins": {k: dict(v) for k, v in (pins if pins is not None else crate_pins()).items()},
-        "models": models,
-        "prompt_hashes": prompt_hashes,
-        "config": dict(config),
-        "splits": {name: {"file": f"{name}.jsonl", "count": len(rs)} for name, rs in splits.items()},
-        "records": [record_entry(r, name, replay=r.id in replay_ids) for name, rs in splits.items() for r in rs],
-    }
+    """The manifest of splits held in memory (``ManifestRecords`` and ``write_manifest`` for a stream)."""
+    records = ManifestRecords()
+    for name, split_records in splits.items():
+        for record in split_records:
+            records.add(record, name, replay=record.id in replay_ids)
+    header = records.header(
+        list(splits),
+        required_gates=required_gates,
+        config=config,
+        pins=pins,
+        replay_required_gates=replay_required_gates,
+    )
+    return {**header, "records": [json.loads(text) for text in records.lines(list(splits))]}
 
 
 @dataclass(frozen=True)
@@ -121,6 +180,61 @@ class Problem:
 
     def __str__(self) -> str:
         return one_line(f"{self.where}: {self.record_id}: {self.kind}: {self.message}", 1000)
+
+
+HEAD_BYTES = 1 << 20  # the part of a manifest before its records: format, config, splits, ...
+_SPACE = re.compile(r"\s*")
+
+
+def _expect(text: str, at: int, char: str) -> int:
+    at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+    if text[at : at + 1] != char:
+        raise ValueError(f"expected {char!r} at character {at}")
+    return _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+
+
+def manifest_header(path: Path) -> dict[str, Any]:
+    """The top-level members of a manifest that come before ``records`` (all of them when there are
+    none), decoded from the file's head: a 100,000-record manifest is not read whole for its name."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    text = head.decode("utf-8", errors="replace")
+    decoder = json.JSONDecoder()
+    members: dict[str, Any] = {}
+    try:
+        at = _expect(text, 0, "{")
+        while text[at : at + 1] != "}":
+            name, at = decoder.raw_decode(text, at)
+            at = _expect(text, at, ":")
+            if name == "records":
+                break
+            members[name], at = decoder.raw_decode(text, at)
+            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text[at : at + 1] == ",":
+                at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    except ValueError as exc:  # json.JSONDecodeError included
+        if len(head) < HEAD_BYTES:
+            raise ValueError(f"{path}: not a JSON object ({exc})") from None
+        whole = json.loads(path.read_text(encoding="utf-8"))  # a header longer than the head: rare
+        if not isinstance(whole, dict):
+            raise ValueError(f"{path}: not a JSON object") from None
+        return whole
+    return members
+
+
+def dataset_files(folder: Path) -> set[str]:
+    """What ``rustgate build`` writes into a dataset folder (its manifest names the splits).
+
+    Empty when ``manifest.json`` is not a rustgate dataset manifest: then nothing there is ours.
+    """
+    try:
+        manifest = manifest_header(folder / MANIFEST)
+        if not str(manifest.get("format", "")).startswith("rustgate-dataset/"):
+            return set()
+        splits = {str(info.get("file")) for info in manifest.get("splits", {}).values() if isinstance(info, dict)}
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {MANIFEST, "README.md", "train.jsonl", "test.jsonl", *splits}
 
 
 def load_manifest(folder: str | Path) -> dict[str, Any]:

@@ -9,7 +9,6 @@ are never touched: a target that would replace or overwrite an input is refused,
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -103,18 +102,3 @@ def place_folder(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def dataset_files(folder: Path) -> set[str]:
-    """What ``rustgate build`` writes into a dataset folder (its manifest names the splits).
-
-    Empty when ``manifest.json`` is not a rustgate dataset manifest: then nothing there is ours.
-    """
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if not str(manifest.get("format", "")).startswith("rustgate-dataset/"):
-            return set()
-        splits = {str(info.get("file")) for info in manifest.get("splits", {}).values() if isinstance(info, dict)}
-    except (OSError, ValueError, AttributeError):
-        return set()
-    return {"manifest.json", "README.md", "train.jsonl", "test.jsonl", *splits}

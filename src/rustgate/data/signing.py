@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,41 @@ def signing_key() -> bytes | None:
     return None
 
 
-def _canonical(manifest: dict[str, Any]) -> bytes:
+def canonical_json(value: Any) -> str:
+    """The one JSON text of ``value`` that signing hashes (sorted keys, ASCII, no spaces)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+
+
+def _canonical_chunks(manifest: Mapping[str, Any], records: Sequence[str] | None) -> Iterator[bytes]:
+    """``canonical_json`` of the manifest less its signature, in pieces; ``records`` (each record
+    entry's ``canonical_json``), when given, stand for ``manifest["records"]`` without being decoded."""
     body = {k: v for k, v in manifest.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    if records is not None:
+        body["records"] = None
+    yield b"{"
+    for number, key in enumerate(sorted(body)):
+        yield (b"," if number else b"") + json.dumps(key, ensure_ascii=True).encode("ascii") + b":"
+        if key == "records" and records is not None:
+            yield b"[" + b",".join(r.encode("ascii") for r in records) + b"]"
+        else:
+            yield canonical_json(body[key]).encode("ascii")
+    yield b"}"
 
 
 def key_id(key: bytes) -> str:
     return hashlib.sha256(b"rustgate-key-id:" + key).hexdigest()[:12]
 
 
+def signature_for(manifest: Mapping[str, Any], key: bytes, records: Sequence[str] | None = None) -> dict[str, str]:
+    """The ``signature`` entry for ``manifest`` (with ``records`` standing for its record list)."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for chunk in _canonical_chunks(manifest, records):
+        mac.update(chunk)
+    return {"alg": ALGORITHM, "key_id": key_id(key), "value": mac.hexdigest()}
+
+
 def sign(manifest: dict[str, Any], key: bytes) -> dict[str, Any]:
-    digest = hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()
-    return {**manifest, "signature": {"alg": ALGORITHM, "key_id": key_id(key), "value": digest}}
+    return {**manifest, "signature": signature_for(manifest, key)}
 
 
 def signature_problem(manifest: dict[str, Any], key: bytes) -> str | None:
@@ -57,7 +81,7 @@ def signature_problem(manifest: dict[str, Any], key: bytes) -> str | None:
         return f"unknown signature algorithm {signature.get('alg')!r}"
     if signature.get("key_id") != key_id(key):
         return "the manifest was signed with another key"
-    expected = hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()
+    expected = signature_for(manifest, key)["value"]
     if not hmac.compare_digest(expected, str(signature.get("value", ""))):
         return "the signature does not match the manifest: it was edited after the build"
     return None
