@@ -19,16 +19,7 @@ import numpy as np
 
 from rustgate.data.config import BuildConfig
 from rustgate.data.decontam import EvalIndex, contamination, load_eval_prompts
-from rustgate.data.dedupe import (
-    Drop,
-    MinHasher,
-    code_of,
-    exact_key,
-    first_of_each,
-    near_drop,
-    near_duplicates,
-    normalise_code,
-)
+from rustgate.data.dedupe import Drop, MinHasher, exact_key, first_of_each, near_drop, near_duplicates
 from rustgate.data.jsonl import InputError
 from rustgate.data.sampling import draw_replay, replay_count, size_per_crate, split
 from rustgate.data.sources import Entry, Inputs, gate_state
@@ -167,7 +158,7 @@ def _dedupe_and_decontaminate(plan: BuildPlan, config: BuildConfig, candidates: 
         if config.dedupe.exact:
             keys.append(exact_key(record))
         if hasher is not None:
-            signatures[row] = hasher.signature(normalise_code(code_of(record)))
+            signatures[row] = hasher.of_code(record)
         reason = contamination(record, index, config.decontam.min_shared) if index is not None else None
         if reason is not None:
             contaminated[row] = reason

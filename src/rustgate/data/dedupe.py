@@ -59,6 +59,10 @@ class MinHasher:
         self.shingle = shingle
         self.num_perm = num_perm
 
+    def of_code(self, record: Record) -> np.ndarray:
+        """The signature of the answer's normalised code (what near dedupe compares)."""
+        return self.signature(normalise_code(code_of(record)))
+
     def signature(self, text: str) -> np.ndarray:
         toks = tokens(text)
         k = min(self.shingle, max(1, len(toks)))
@@ -150,7 +154,7 @@ def near_dedupe(
     if not records:
         return [], []
     hasher = MinHasher(num_perm, shingle)
-    signatures = np.stack([hasher.signature(normalise_code(code_of(r))) for r in records])
+    signatures = np.stack([hasher.of_code(r) for r in records])
     found = near_duplicates(signatures, range(len(records)), threshold)
     drops = [near_drop(records[i].id, records[j].id, similarity) for i, (j, similarity) in sorted(found.items())]
     return [r for i, r in enumerate(records) if i not in found], drops

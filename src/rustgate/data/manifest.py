@@ -33,12 +33,15 @@ def gate_entry(result: GateResult) -> dict[str, Any]:
     return entry
 
 
-def record_entry(record: Record, split: str, *, replay: bool = False) -> dict[str, Any]:
+def record_entry(
+    record: Record, split: str, *, replay: bool = False, content_hash: str | None = None
+) -> dict[str, Any]:
+    """``content_hash``: the record's, when the caller has just computed it."""
     entry: dict[str, Any] = {
         "id": record.id,
         "split": split,
         "crate": record.crate or "rust",
-        "content_hash": record.content_hash(),
+        "content_hash": content_hash or record.content_hash(),
         "gates": {name: gate_entry(result) for name, result in sorted(record.gates.items())},
     }
     if replay:
@@ -64,8 +67,9 @@ class ManifestRecords:
         self.models: set[str] = set()
         self.prompt_hashes: set[str] = set()
 
-    def add(self, record: Record, split: str, *, replay: bool = False) -> None:
-        self.entries.append((split, record.id, canonical_json(record_entry(record, split, replay=replay))))
+    def add(self, record: Record, split: str, *, replay: bool = False, content_hash: str | None = None) -> None:
+        entry = record_entry(record, split, replay=replay, content_hash=content_hash)
+        self.entries.append((split, record.id, canonical_json(entry)))
         self.counts[split] += 1
         compile_result = record.gates.get("compile")
         if compile_result and compile_result.details.get("toolchain"):

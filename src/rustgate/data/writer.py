@@ -39,7 +39,7 @@ def _write_split(
                 line = (dumps_line(record.to_row(with_gates=True)) + "\n").encode("utf-8")
                 offsets[k], lengths[k] = scratch.tell(), len(line)
                 scratch.write(line)
-                records.add(record, name, replay=entry.replay)
+                records.add(record, name, replay=entry.replay, content_hash=entry.digest.hex())  # checked by fetch
                 scores.add(record)
         with scratch_path.open("rb") as scratch, atomic_open(staging / f"{name}.jsonl", "wb") as out:
             for k in range(len(entries)):
