@@ -18,6 +18,7 @@ from rustgate.data.formats import write_records as write_any
 from rustgate.data.manifest import verify_dataset
 from rustgate.data.sources import InputChanged
 from rustgate.data.writer import write_dataset
+from rustgate.records import Record
 
 
 def _config(root: Path, inputs: str = '"main.jsonl"', extra: str = "") -> Path:
@@ -29,18 +30,18 @@ def _rows(folder: Path) -> dict[str, list[dict[str, object]]]:
     return {s: [json.loads(line) for line in (folder / f"{s}.jsonl").open()] for s in ("train", "test")}
 
 
-def test_a_record_edited_between_plan_and_write_stops_the_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["main.jsonl", "main.parquet", "main-hf"])
+def test_a_record_edited_between_plan_and_write_stops_the_build(tmp_path: Path, name: str) -> None:
     records = [gated(f"r-{i:02d}", distinct_code(i)) for i in range(8)]
-    data = write_records(tmp_path / "main.jsonl", records)
-    config = load_config(_config(tmp_path))
+    write_any(tmp_path / name, records)
+    config = load_config(_config(tmp_path, inputs=f'"{name}"'))
     plan = assemble(config)
-    lines = data.read_text().splitlines()
-    edited = json.loads(lines[3])
+    edited = records[3].to_row(with_gates=True)
     edited["messages"][1]["content"] = "```rust\npub fn other() {}\n```"  # its verdicts ride along, unchanged
-    data.write_text("\n".join([*lines[:3], json.dumps(edited), *lines[4:]]) + "\n")
-    with pytest.raises(InputChanged, match=r"main.jsonl:4: r-03: changed while the build ran"):
+    write_any(tmp_path / name, [*records[:3], Record.model_validate(edited), *records[4:]])
+    with pytest.raises(InputChanged, match=rf"{name}:4: r-03: changed while the build ran"):
         write_dataset(plan, config)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.toml", "main.jsonl"]  # no folder, no staging left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.toml", name]  # no folder, no staging left
 
 
 def test_a_repeated_id_across_input_files_is_an_input_error_and_the_first_is_kept(tmp_path: Path) -> None:
@@ -54,18 +55,17 @@ def test_a_repeated_id_across_input_files_is_an_input_error_and_the_first_is_kep
     assert sorted(kept) == ["a-0", "a-1", "a-2", "a-3", "b-0"] and kept["a-2"] == 0
 
 
-def test_parquet_and_jsonl_inputs_build_the_same_dataset(tmp_path: Path) -> None:
+def test_parquet_hf_and_jsonl_inputs_build_the_same_dataset(tmp_path: Path) -> None:
     records = [gated(f"r-{i:02d}", distinct_code(i % 9)) for i in range(20)]  # 11 exact duplicates to drop
-    write_records(tmp_path / "main.jsonl", records)
-    write_any(tmp_path / "main.parquet", records)
     built = {}
-    for name in ("main.jsonl", "main.parquet"):
+    for name in ("main.jsonl", "main.parquet", "main-hf"):
+        write_any(tmp_path / name, records)
         config = load_config(_config(tmp_path, inputs=f'"{name}"'))
         plan = assemble(config)
         folder = write_dataset(plan, config, tmp_path / f"out-{name}")
         assert verify_dataset(folder) == []
         built[name] = (_rows(folder), sorted((d.id, d.stage, d.reason) for d in plan.drops))
-    assert built["main.jsonl"] == built["main.parquet"]
+    assert built["main.jsonl"] == built["main.parquet"] == built["main-hf"]
     assert len(built["main.jsonl"][1]) == 11
 
 
