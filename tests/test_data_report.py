@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_fixtures import bad_code, distinct_code, gated, write_records
+from data_fixtures import bad_code, distinct_code, gated, write_records, write_rows
 
 from rustgate.cli.main import main
 from rustgate.records import Diagnostic
@@ -63,3 +63,14 @@ def test_a_built_dataset_reports_its_funnel_not_all_hundreds(
     printed = capsys.readouterr().out
     assert "funnel: inputs 5 -> compile pass 4 -> judge pass 3 -> deduped and decontaminated" in printed
     assert printed.rstrip().endswith("per accepted sample") and "kept 3" in printed
+
+
+def test_bad_rows_and_repeated_ids_are_named_and_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [r.to_row(with_gates=True) for r in records()]
+    source = write_rows(tmp_path / "gated.jsonl", [*rows[:2], "{not json", rows[0], *rows[2:]])
+    assert main(["report", str(source), "--markdown-only"]) == 0
+    captured = capsys.readouterr()
+    assert f"{source}:3: <no id>: invalid JSON" in captured.err
+    assert f"{source}:4: axum-0: duplicate id (first seen on line 1)" in captured.err
+    assert "## rustgate report: 5 records" in captured.out
+    assert "**compile** pass rate: axum 100% (3/3), leptos 50% (1/2), all 80% (4/5)" in captured.out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,20 +77,3 @@ class Scores:
             stat.total += value
             stat.low, stat.high = min(stat.low, value), max(stat.high, value)
             stat.buckets[min(10, max(1, round(value)))] += 1
-
-
-def _tally(records: Iterable[Record], gate: str) -> Tally:
-    tally = Tally(gate)
-    for record in records:
-        tally.add(record)
-    return tally
-
-
-def verdicts_by_crate(records: Iterable[Record], gate: str) -> dict[str, dict[str, Any]]:
-    """``{crate: {"total", "pass", "fail", ..., "pass_rate"}}`` for one gate, plus an ``all`` row."""
-    return _tally(records, gate).by_crate()
-
-
-def top_error_codes(records: Iterable[Record], gate: str = "compile", limit: int = 10) -> list[tuple[str, int]]:
-    """The rustc error codes that fail the most records (each code once per record)."""
-    return _tally(records, gate).top_codes(limit)

@@ -18,10 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.data.report import load_funnel, load_gated, summary_markdown, write_report
+    from rustgate.data.report import gather, load_funnel, summary_markdown, write_report
 
     try:
-        records, errors = load_gated(args.paths)
+        stats, errors = gather(args.paths)
     except (OSError, ValueError) as exc:
         print(f"rustgate report: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -29,16 +29,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{error}", file=sys.stderr)
     funnel = load_funnel(args.paths)
     if args.markdown_only:
-        print(summary_markdown(records, funnel))
+        print(summary_markdown(stats, funnel))
         return EXIT_OK
     try:
-        page = write_report(records, Path(args.out), funnel)
+        page = write_report(stats, Path(args.out), funnel)
     except ImportError:
         print(
             "rustgate report: charts need matplotlib: pip install 'rustgate[report]' (or use --markdown-only)",
             file=sys.stderr,
         )
         return EXIT_INPUT
-    print(summary_markdown(records, funnel))
+    print(summary_markdown(stats, funnel))
     print(f"\nwrote {page}")
     return EXIT_OK

@@ -9,30 +9,110 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import statistics
 import subprocess
-from collections.abc import Sequence
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rustgate.atomic import atomic_open, atomic_write_text
-from rustgate.data.formats import read_all
+from rustgate.data.formats import iter_records
 from rustgate.data.jsonl import InputError
+from rustgate.data.manifest import load_manifest, manifest_header
 from rustgate.records import Record
-from rustgate.stats import crate_of, top_error_codes, verdicts_by_crate
+from rustgate.stats import Tally, crate_of
 
 
-def load_gated(paths: Sequence[str | Path]) -> tuple[list[Record], list[InputError]]:
-    """Records from files, or from dataset folders (their ``*.jsonl`` splits)."""
+class ReportStats:
+    """Everything the report shows, fed one record at a time: counters per gate and crate, which
+    gates each record passed (as counts of pass-sets), costs, and the judge scores for the
+    histograms. A file of any length costs these, not the records."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.tallies: dict[str, Tally] = {}
+        self.pass_sets: Counter[frozenset[str]] = Counter()
+        self.crates: set[str] = set()
+        self.scores: dict[str, array[float]] = {}
+        self.threshold: float | None = None
+        self.total_usd = 0.0
+
+    def add(self, record: Record) -> None:
+        self.records += 1
+        current = record.content_hash()
+        self.pass_sets[frozenset(g for g, r in record.gates.items() if r.passed and r.content_hash == current)] += 1
+        for gate in record.gates:
+            self.tallies.setdefault(gate, Tally(gate))  # earlier records had no verdict of this gate
+        for tally in self.tallies.values():
+            tally.add(record)
+        self.crates.add(crate_of(record))
+        judge = record.gates.get("judge")
+        for dim, value in ((judge.scores or {}) if judge else {}).items():
+            self.scores.setdefault(dim, array("d")).append(float(value))
+        if self.threshold is None and judge is not None and isinstance(judge.details.get("threshold"), int | float):
+            self.threshold = float(judge.details["threshold"])
+        self.total_usd += record_cost(record)
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> ReportStats:
+        stats = cls()
+        for record in records:
+            stats.add(record)
+        return stats
+
+    def gate_names(self) -> list[str]:
+        order = {"compile": 0, "judge": 1}
+        return sorted(self.tallies, key=lambda g: (order.get(g, 9), g))
+
+    def passing(self, gates: Sequence[str]) -> int:
+        """Records that passed every one of ``gates``, for exactly the content they hold."""
+        wanted = set(gates)
+        return sum(count for passed, count in self.pass_sets.items() if wanted <= passed)
+
+    def funnel(self) -> list[tuple[str, int]]:
+        """inputs -> each gate passed in turn -> ..."""
+        gates = self.gate_names()
+        return [("inputs", self.records)] + [(f"{g} pass", self.passing(gates[: i + 1])) for i, g in enumerate(gates)]
+
+    def costs(self) -> dict[str, Any]:
+        gates = self.gate_names()
+        accepted = self.passing(gates) if gates else 0
+        return {
+            "total_usd": round(self.total_usd, 4),
+            "accepted": accepted,
+            "per_accepted_usd": round(self.total_usd / accepted, 5) if accepted else None,
+        }
+
+    def top_codes(self) -> list[tuple[str, int]]:
+        return self.tallies["compile"].top_codes() if "compile" in self.tallies else []
+
+
+def gather(paths: Sequence[str | Path]) -> tuple[ReportStats, list[InputError]]:
+    """Stats of records from files, or from dataset folders (their ``*.jsonl`` splits), streamed;
+    unreadable rows and ids repeated within a file are reported, as reading them whole did."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir() and (path / "manifest.json").is_file():
             files += sorted(path.glob("*.jsonl"))
         else:
             files.append(path)
-    read = read_all(files)
-    return [item.record for item in read.records], read.errors
+    stats, errors = ReportStats(), []
+    for path in files:
+        seen: dict[str, int] = {}
+        for parsed in iter_records(path):
+            if isinstance(parsed, InputError):
+                errors.append(parsed)
+            elif parsed.record.id in seen:
+                first = seen[parsed.record.id]
+                errors.append(
+                    InputError(parsed.file, parsed.line, parsed.record.id, f"duplicate id (first seen on line {first})")
+                )
+            else:
+                seen[parsed.record.id] = parsed.line
+                stats.add(parsed.record)
+    return stats, errors
 
 
 def load_funnel(paths: Sequence[str | Path]) -> list[tuple[str, int]] | None:
@@ -41,28 +121,12 @@ def load_funnel(paths: Sequence[str | Path]) -> list[tuple[str, int]] | None:
         manifest = path / "manifest.json"
         if path.is_dir() and manifest.is_file():
             try:
-                stages = json.loads(manifest.read_text(encoding="utf-8")).get("funnel") or []
-                return [(str(s["stage"]), int(s["records"])) for s in stages]
+                head = manifest_header(manifest)
+                if "funnel" not in head:  # an older manifest lists it after the records
+                    head = load_manifest(path)
+                return [(str(s["stage"]), int(s["records"])) for s in head.get("funnel") or []]
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 return None
-    return None
-
-
-def funnel_of(records: Sequence[Record]) -> list[tuple[str, int]]:
-    """inputs -> each gate passed in turn (for exactly the content held) -> kept."""
-    stages = [("inputs", len(records))]
-    passing = list(records)
-    for gate in gate_names(records):
-        passing = [r for r in passing if r.gate_passed(gate)]
-        stages.append((f"{gate} pass", len(passing)))
-    return stages
-
-
-def judge_threshold(records: Sequence[Record]) -> float | None:
-    for record in records:
-        judge = record.gates.get("judge")
-        if judge is not None and isinstance(judge.details.get("threshold"), int | float):
-            return float(judge.details["threshold"])
     return None
 
 
@@ -86,20 +150,6 @@ def explain(code: str) -> str:
     return text if len(text) <= 160 else text[:157].rsplit(" ", 1)[0] + "..."
 
 
-def gate_names(records: Sequence[Record]) -> list[str]:
-    order = {"compile": 0, "judge": 1}
-    return sorted({g for r in records for g in r.gates}, key=lambda g: (order.get(g, 9), g))
-
-
-def judge_scores(records: Sequence[Record]) -> dict[str, list[float]]:
-    per_dim: dict[str, list[float]] = {}
-    for record in records:
-        judge = record.gates.get("judge")
-        for dim, value in ((judge.scores or {}) if judge else {}).items():
-            per_dim.setdefault(dim, []).append(float(value))
-    return per_dim
-
-
 def record_cost(record: Record) -> float:
     """What a record cost in API calls: its generation (every attempt, ``Record.provenance()``)
     plus each judge sample's calls (``details.samples[].cost_usd``, malformed retries included)."""
@@ -112,42 +162,30 @@ def record_cost(record: Record) -> float:
     return cost
 
 
-def costs(records: Sequence[Record]) -> dict[str, Any]:
-    gates = gate_names(records)
-    accepted = [r for r in records if gates and r.passed(gates)]
-    total = sum(record_cost(r) for r in records)
-    return {
-        "total_usd": round(total, 4),
-        "accepted": len(accepted),
-        "per_accepted_usd": round(total / len(accepted), 5) if accepted else None,
-    }
-
-
-def summary_markdown(records: Sequence[Record], funnel: list[tuple[str, int]] | None = None) -> str:
-    lines = [f"## rustgate report: {len(records)} records", ""]
-    stages = funnel or funnel_of(records)
+def summary_markdown(stats: ReportStats, funnel: list[tuple[str, int]] | None = None) -> str:
+    lines = [f"## rustgate report: {stats.records} records", ""]
+    stages = funnel or stats.funnel()
     lines += ["funnel: " + " -> ".join(f"{stage} {count}" for stage, count in stages), ""]
-    for gate in gate_names(records):
-        table = verdicts_by_crate(records, gate)
+    for gate in stats.gate_names():
+        table = stats.tallies[gate].by_crate()
         lines += [
             f"**{gate}** pass rate: "
             + ", ".join(f"{c} {t['pass_rate']:.0%} ({t['pass']}/{t['total']})" for c, t in table.items()),
             "",
         ]
-    scores = judge_scores(records)
-    if scores:
+    if stats.scores:
         lines += ["| judge dimension | n | mean | min | max |", "|---|---|---|---|---|"]
         lines += [
             f"| {d} | {len(v)} | {statistics.fmean(v):.2f} | {min(v):g} | {max(v):g} |"
-            for d, v in sorted(scores.items())
+            for d, v in sorted(stats.scores.items())
         ]
         lines.append("")
-    codes = top_error_codes(records)
+    codes = stats.top_codes()
     if codes:
         lines += ["| rustc error code | records | what it means |", "|---|---|---|"]
         lines += [f"| {c} | {n} | {explain(c)} |" for c, n in codes]
         lines.append("")
-    cost = costs(records)
+    cost = stats.costs()
     per = f"${cost['per_accepted_usd']:.4f}" if cost["per_accepted_usd"] is not None else "n/a"
     lines.append(f"cost: ${cost['total_usd']:.4f} total, {cost['accepted']} accepted, {per} per accepted sample")
     return "\n".join(lines)
@@ -158,9 +196,7 @@ def _save(fig: Any, path: Path) -> None:
         fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
 
 
-def draw_charts(
-    records: Sequence[Record], out: Path, funnel: list[tuple[str, int]] | None = None
-) -> list[tuple[str, str]]:
+def draw_charts(stats: ReportStats, out: Path, funnel: list[tuple[str, int]] | None = None) -> list[tuple[str, str]]:
     """(title, file name) of each chart written under ``out``."""
     import matplotlib
 
@@ -169,7 +205,7 @@ def draw_charts(
     from matplotlib.ticker import MaxNLocator
 
     charts: list[tuple[str, str]] = []
-    stages = funnel or funnel_of(records)
+    stages = funnel or stats.funnel()
     if stages:
         fig, ax = plt.subplots(figsize=(7, 0.6 + 0.5 * len(stages)))
         labels = [s for s, _ in reversed(stages)]
@@ -181,13 +217,13 @@ def draw_charts(
         _save(fig, out / "funnel.png")
         plt.close(fig)
         charts.append(("Funnel: what each stage kept", "funnel.png"))
-    gates = gate_names(records)
-    crates = sorted({crate_of(r) for r in records})
+    gates = stats.gate_names()
+    crates = sorted(stats.crates)
     if gates and crates:
         fig, ax = plt.subplots(figsize=(7, 3.5))
         width = 0.8 / len(gates)
         for i, gate in enumerate(gates):
-            table = verdicts_by_crate(records, gate)
+            table = stats.tallies[gate].by_crate()
             rates = [table.get(c, {}).get("pass_rate", 0.0) * 100 for c in crates]
             bars = ax.bar([x + i * width for x in range(len(crates))], rates, width, label=gate)
             shown = [f"{table.get(c, {}).get('pass', 0)}/{table.get(c, {}).get('total', 0)}" for c in crates]
@@ -199,9 +235,9 @@ def draw_charts(
         _save(fig, out / "pass_rates.png")
         plt.close(fig)
         charts.append(("Pass rate per crate per gate", "pass_rates.png"))
-    scores = judge_scores(records)
+    scores = stats.scores
     if scores:
-        threshold = judge_threshold(records)
+        threshold = stats.threshold
         fig, axes = plt.subplots(1, len(scores), figsize=(3 * len(scores), 2.8), squeeze=False)
         for ax, (dim, values) in zip(axes[0], sorted(scores.items()), strict=True):
             ax.hist(values, bins=[b + 0.5 for b in range(0, 11)])
@@ -214,7 +250,7 @@ def draw_charts(
         _save(fig, out / "judge_scores.png")
         plt.close(fig)
         charts.append(("Judge score histograms per dimension", "judge_scores.png"))
-    codes = top_error_codes(records)
+    codes = stats.top_codes()
     if codes:
         fig, ax = plt.subplots(figsize=(7, 3))
         ax.barh([c for c, _ in reversed(codes)], [n for _, n in reversed(codes)])
@@ -226,11 +262,11 @@ def draw_charts(
     return charts
 
 
-def write_report(records: Sequence[Record], out: Path, funnel: list[tuple[str, int]] | None = None) -> Path:
+def write_report(stats: ReportStats, out: Path, funnel: list[tuple[str, int]] | None = None) -> Path:
     """``out/index.html`` with the charts beside it, and ``out/summary.md``."""
     out.mkdir(parents=True, exist_ok=True)
-    charts = draw_charts(records, out, funnel)
-    summary = summary_markdown(records, funnel)
+    charts = draw_charts(stats, out, funnel)
+    summary = summary_markdown(stats, funnel)
     atomic_write_text(out / "summary.md", summary + "\n")
     figures = "\n".join(f'<h2>{html.escape(t)}</h2>\n<img src="{f}" alt="{html.escape(t)}">' for t, f in charts)
     page = (
