@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from data_fixtures import write_rows
 
 from rustgate.data.importers import import_rows
@@ -92,3 +93,23 @@ def test_import_from_parquet_and_cli(tmp_path: Path) -> None:
     back = read_records(out)
     assert back.errors == [] and len(back.records) == 3
     assert {r.record.crate for r in back.records} == {"leptos"}
+
+
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.parquet", "out-hf"])
+def test_import_streams_to_every_format_and_reports_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out_name: str
+) -> None:
+    from rustgate.cli.main import main
+    from rustgate.data import formats
+    from rustgate.data.formats import read_records
+
+    monkeypatch.setattr(formats, "PARQUET_BATCH", 2)  # several row groups
+    rows = [
+        {"id": f"a-{i % 4}", "instruction": f"Task {i}", "output": f"```rust\nfn f{i}() {{}}\n```"} for i in range(6)
+    ]
+    src = tmp_path / "alpaca.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["import", str(src), str(tmp_path / out_name)]) == 1  # the two repeats are row errors
+    back = read_records(tmp_path / out_name)
+    assert back.errors == [] and [r.record.id for r in back.records] == ["a-0", "a-1", "a-2", "a-3"]
+    assert [r.record.prompt for r in back.records] == ["Task 0", "Task 1", "Task 2", "Task 3"]

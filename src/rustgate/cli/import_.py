@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 
 EXIT_OK, EXIT_ROW_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -20,16 +21,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rustgate.data.formats import write_records
-    from rustgate.data.importers import import_rows
+    from rustgate.data.importers import import_stream
+    from rustgate.data.jsonl import InputError
 
-    try:
-        result = import_rows(args.source, shape=args.shape, prefix=args.prefix)
+    errors: list[InputError] = []
+    try:  # streamed: converted rows are written as they come, and nothing is written on a failure
+        records = import_stream(args.source, errors, shape=args.shape, prefix=args.prefix)
+        count = write_records(args.output, islice(records, args.limit), with_gates=False)
     except (OSError, ValueError) as exc:
         print(f"rustgate import: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    for error in result.errors:
+    for error in errors:
         print(f"{error}", file=sys.stderr)
-    records = [item.record for item in result.records][: args.limit]
-    count = write_records(args.output, records, with_gates=False)
-    print(f"wrote {count} records to {args.output} ({len(result.errors)} row(s) skipped)")
-    return EXIT_ROW_ERRORS if result.errors else EXIT_OK
+    print(f"wrote {count} records to {args.output} ({len(errors)} row(s) skipped)")
+    return EXIT_ROW_ERRORS if errors else EXIT_OK

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from rustgate.records import Record
 
 Format = Literal["jsonl", "parquet", "hf"]
 _JSON_COLUMNS = ("meta", "gates")
+PARQUET_BATCH = 1000  # rows per row group written
 
 
 def detect_format(path: str | Path) -> Format:
@@ -130,31 +132,36 @@ def _columnar_row(record: Record, with_gates: bool) -> dict[str, Any]:
 
 
 def write_records(
-    path: str | Path, records: Sequence[Record], *, with_gates: bool = True, fmt: Format | None = None
+    path: str | Path, records: Iterable[Record], *, with_gates: bool = True, fmt: Format | None = None
 ) -> int:
-    """Write atomically: a reader never sees half a file or half a folder."""
+    """Write atomically: a reader never sees half a file or half a folder. JSONL and Parquet are
+    written as ``records`` come (a stream of any length is never held); a datasets folder is
+    built from all of them at once."""
     fmt = fmt or detect_format(path)
     target = Path(path)
     if fmt == "jsonl":
         return atomic_write_jsonl(target, (r.to_row(with_gates=with_gates) for r in records))
-    rows = [_columnar_row(r, with_gates) for r in records]
+    rows = (_columnar_row(r, with_gates) for r in records)
     target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        with atomic_open(target, "wb") as handle:
-            pq.write_table(pa.Table.from_pylist(rows, schema=_arrow_schema()), handle)
-        return len(rows)
+        count = 0
+        with atomic_open(target, "wb") as handle, pq.ParquetWriter(handle, _arrow_schema()) as writer:
+            while batch := list(islice(rows, PARQUET_BATCH)):
+                writer.write_table(pa.Table.from_pylist(batch, schema=_arrow_schema()))
+                count += len(batch)
+        return count
     import datasets
     from datasets import Dataset
 
     datasets.disable_progress_bars()
-    table = Dataset.from_list(rows, features=_hf_features())
+    table = Dataset.from_list(list(rows), features=_hf_features())
     # An existing folder is replaced only when it is an earlier `save_to_disk` folder and nothing else.
     place_folder(target, lambda staging: table.save_to_disk(str(staging)), marker="state.json",
                  known=_hf_files, what="datasets folder")  # fmt: skip
-    return len(rows)
+    return len(table)
 
 
 def _hf_files(folder: Path) -> set[str]:

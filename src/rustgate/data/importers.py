@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rustgate.data.formats import iter_raw_rows
-from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, parse_row
+from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, parse_row, refuse_repeats
 from rustgate.markdown import code_blocks
-from rustgate.records import CRATES
+from rustgate.records import CRATES, Record
 
 Shape = Literal["strandset", "alpaca", "auto"]
 _FENCE = "```"
@@ -130,6 +130,15 @@ def _convert(path: str | Path, shape: Shape, prefix: str) -> Iterator[LoadedReco
             continue
         convert = strandset_row if kind == "strandset" else alpaca_row
         yield parse_row(convert(row, number, prefix), name, number)
+
+
+def import_stream(
+    path: str | Path, errors: list[InputError], *, shape: Shape = "auto", prefix: str | None = None
+) -> Iterator[Record]:
+    """Canonical records from an outside file, one at a time; a row that cannot be converted (or
+    repeats an id) goes to ``errors``, and the rest still come."""
+    for loaded in refuse_repeats(_convert(path, shape, prefix or Path(path).stem), errors):
+        yield loaded.record
 
 
 def import_rows(path: str | Path, *, shape: Shape = "auto", prefix: str | None = None) -> ReadResult:

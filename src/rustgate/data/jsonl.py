@@ -75,22 +75,28 @@ def parse_row(obj: object, file: str, line: int) -> LoadedRecord | InputError:
     return LoadedRecord(record, file, line)
 
 
-def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
-    """Gather parsed rows, refusing a repeated id (the first occurrence wins)."""
-    result = ReadResult()
+def refuse_repeats(
+    parsed_rows: Iterable[LoadedRecord | InputError], errors: list[InputError]
+) -> Iterator[LoadedRecord]:
+    """The records of a stream whose id it has not had before (the first occurrence wins); bad rows
+    and repeats go to ``errors``. Holds the ids, not the records."""
     seen: dict[str, int] = {}
     for parsed in parsed_rows:
         if isinstance(parsed, InputError):
-            result.errors.append(parsed)
+            errors.append(parsed)
             continue
         rid = parsed.record.id
         if rid in seen:
-            result.errors.append(
-                InputError(parsed.file, parsed.line, rid, f"duplicate id (first seen on line {seen[rid]})")
-            )
+            errors.append(InputError(parsed.file, parsed.line, rid, f"duplicate id (first seen on line {seen[rid]})"))
             continue
         seen[rid] = parsed.line
-        result.records.append(parsed)
+        yield parsed
+
+
+def collect(parsed_rows: Iterable[LoadedRecord | InputError]) -> ReadResult:
+    """Gather parsed rows, refusing a repeated id (the first occurrence wins)."""
+    result = ReadResult()
+    result.records.extend(refuse_repeats(parsed_rows, result.errors))
     return result
 
 

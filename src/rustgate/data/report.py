@@ -19,7 +19,7 @@ from typing import Any
 
 from rustgate.atomic import atomic_open, atomic_write_text
 from rustgate.data.formats import iter_records
-from rustgate.data.jsonl import InputError
+from rustgate.data.jsonl import InputError, refuse_repeats
 from rustgate.data.manifest import load_manifest, manifest_header
 from rustgate.records import Record
 from rustgate.stats import Tally, crate_of
@@ -98,20 +98,10 @@ def gather(paths: Sequence[str | Path]) -> tuple[ReportStats, list[InputError]]:
             files += sorted(path.glob("*.jsonl"))
         else:
             files.append(path)
-    stats, errors = ReportStats(), []
+    stats, errors = ReportStats(), list[InputError]()
     for path in files:
-        seen: dict[str, int] = {}
-        for parsed in iter_records(path):
-            if isinstance(parsed, InputError):
-                errors.append(parsed)
-            elif parsed.record.id in seen:
-                first = seen[parsed.record.id]
-                errors.append(
-                    InputError(parsed.file, parsed.line, parsed.record.id, f"duplicate id (first seen on line {first})")
-                )
-            else:
-                seen[parsed.record.id] = parsed.line
-                stats.add(parsed.record)
+        for loaded in refuse_repeats(iter_records(path), errors):
+            stats.add(loaded.record)
     return stats, errors
 
 
