@@ -117,9 +117,7 @@ class ManifestRecords:
 def write_manifest(path: Path, header: Mapping[str, Any], records: Sequence[str], key: bytes | None) -> None:
     """``manifest.json``: ``header`` as ``dumps_pretty`` writes it, then ``records`` one per line
     (each entry's canonical JSON, streamed), then the signature when there is a ``key``."""
-    body = dict(header)
-    if key is not None:
-        body["signature"] = signature_for(header, key, records)
+    signature = signature_for(header, key, records) if key is not None else None
     with atomic_open(path) as handle:
         handle.write("{\n")
         for name, value in header.items():
@@ -128,8 +126,8 @@ def write_manifest(path: Path, header: Mapping[str, Any], records: Sequence[str]
         for number, text in enumerate(records):
             handle.write(("," if number else "") + "\n    " + text)
         handle.write("\n  ]" if records else "]")
-        if "signature" in body:
-            handle.write(f',\n  "signature": {_indented(body["signature"])}')
+        if signature is not None:
+            handle.write(f',\n  "signature": {_indented(signature)}')
         handle.write("\n}\n")
 
 
@@ -190,11 +188,15 @@ HEAD_BYTES = 1 << 20  # the part of a manifest before its records: format, confi
 _SPACE = re.compile(r"\s*")
 
 
+def _past_space(text: str, at: int) -> int:
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # \s* always matches
+
+
 def _expect(text: str, at: int, char: str) -> int:
-    at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+    at = _past_space(text, at)
     if text[at : at + 1] != char:
         raise ValueError(f"expected {char!r} at character {at}")
-    return _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    return _past_space(text, at + 1)
 
 
 def manifest_header(path: Path) -> dict[str, Any]:
@@ -213,9 +215,9 @@ def manifest_header(path: Path) -> dict[str, Any]:
             if name == "records":
                 break
             members[name], at = decoder.raw_decode(text, at)
-            at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+            at = _past_space(text, at)
             if text[at : at + 1] == ",":
-                at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+                at = _past_space(text, at + 1)
     except ValueError as exc:  # json.JSONDecodeError included
         if len(head) < HEAD_BYTES:
             raise ValueError(f"{path}: not a JSON object ({exc})") from None

@@ -13,7 +13,7 @@ import statistics
 import subprocess
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +55,6 @@ class ReportStats:
             self.threshold = float(judge.details["threshold"])
         self.total_usd += record_cost(record)
 
-    @classmethod
-    def of(cls, records: Iterable[Record]) -> ReportStats:
-        stats = cls()
-        for record in records:
-            stats.add(record)
-        return stats
-
     def gate_names(self) -> list[str]:
         order = {"compile": 0, "judge": 1}
         return sorted(self.tallies, key=lambda g: (order.get(g, 9), g))
@@ -98,7 +91,8 @@ def gather(paths: Sequence[str | Path]) -> tuple[ReportStats, list[InputError]]:
             files += sorted(path.glob("*.jsonl"))
         else:
             files.append(path)
-    stats, errors = ReportStats(), list[InputError]()
+    stats = ReportStats()
+    errors: list[InputError] = []
     for path in files:
         for loaded in refuse_repeats(iter_records(path), errors):
             stats.add(loaded.record)
