@@ -5,6 +5,7 @@ slot here; the real compile gate runs in ``test_pipeline_cargo.py``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from rustgate.gates.judge import JudgeGate
 from rustgate.ledger import Ledger
 from rustgate.llm import Accounting, RetryPolicy
 from rustgate.pipeline import Pipeline
+from rustgate.records import GateResult, Record
 from rustgate.testing.llm_server import LLMServer, Reply
 
 pytest_plugins = ["llm_fixtures"]
@@ -191,3 +193,37 @@ def test_progress_shows_eta_and_live_cost() -> None:
     text = out.getvalue()
     assert "2/4" in text and "$0.1250 / $2" in text and "accepted 2" in text and "eta" in text
     assert not ProgressView(4, console=Console(file=io.StringIO())).enabled  # not a terminal: silent
+
+
+class _FlakyGate(MarkerGate):
+    """MarkerGate, except that its infrastructure "fails" on answers saying ``OUTAGE``."""
+
+    async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
+        results = await super().evaluate(records)
+        return [
+            self.error("toolchain missing") if "OUTAGE" in r.answer else g
+            for r, g in zip(records, results, strict=True)
+        ]
+
+
+def test_the_output_is_streamed_from_the_ledger_in_item_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finished rows live in the ledger, not in the run; the output reads them back a few at a time,
+    with the rows an `error` kept out of the ledger in their place; a resume redoes only those."""
+    from rustgate import pipeline
+
+    monkeypatch.setattr(pipeline, "ROWS_AT_ONCE", 3)
+    answers = [GOOD, BROKEN, GOOD.replace("Add", "OUTAGE, add"), GOOD, BROKEN, GOOD, GOOD]
+    records = [sample_record(f"r-{i}", answer) for i, answer in reversed(list(enumerate(answers)))]
+    out = tmp_path / "o.jsonl"
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        gate = _FlakyGate()
+        summary = Pipeline([gate], records=records, output=out, ledger=ledger, progress=False).run()
+        assert [r["id"] for r in rows(out)] == [r.id for r in records]
+        assert [r["gates"]["marker"]["verdict"] for r in rows(out)] == [
+            "pass", "pass", "fail", "pass", "error", "fail", "pass"
+        ]  # fmt: skip
+        assert summary.done == 7 and summary.accepted == 4
+        again = Pipeline([_FlakyGate()], records=records, output=out, ledger=ledger, progress=False)
+        resumed = again.run()
+    assert resumed.resumed == 6 and resumed.done == 7
+    assert [r["id"] for r in rows(out)] == [r.id for r in records]
