@@ -7,7 +7,8 @@ re-gating a dataset does) and builds a dataset from the gated output. Each comma
 process; its peak memory is that process's maximum resident set (``wait4``).
 
 Three builds follow (no dedupe: all 100,000 records written; exact dedupe; near dedupe alone), each
-with its peak memory. The last lines are ``build_peak_mb=B build_peak_vs_input=R`` and
+with its peak memory, then ``rustgate report`` of the gated file and ``rustgate import`` of the same
+records as alpaca rows. The last lines are ``build_peak_mb=B build_peak_vs_input=R`` and
 ``recheck_s=X recheck_peak_mb=Y``; the goals are X < 10 and Y < 500, and B well under the input.
 
     RUSTGATE_CACHE_DIR=/path/to/warm/cache python bench/check_scale.py [--records 100000] [--distinct 1000]
@@ -16,6 +17,7 @@ with its peak memory. The last lines are ``build_peak_mb=B build_peak_vs_input=R
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -91,6 +93,16 @@ def measure(args: argparse.Namespace, work: Path) -> int:
             print((work / "build.log").read_text()[-3000:], file=sys.stderr)
             return 1
     print(f"build_peak_mb={max(peaks):.0f} build_peak_vs_input={max(peaks) / (size_mb * 1e6 / (1 << 20)):.2f}")
+    report_s, report_mb, code = timed([*rustgate, "report", str(gated), "--markdown-only"], work / "report.log")
+    print(f"report --markdown-only of the gated file: {report_s:.2f}s, peak {report_mb:.0f} MiB, exit {code}")
+    alpaca = work / "alpaca.jsonl"
+    with alpaca.open("w") as handle:  # the same records as an outside file in alpaca shape
+        for i in range(args.records):
+            row = record(i, 0, args.distinct)
+            messages = row["messages"]  # type: ignore[index]
+            handle.write(json.dumps({"instruction": messages[0]["content"], "output": messages[1]["content"]}) + "\n")
+    import_s, import_mb, code = timed([*rustgate, "import", str(alpaca), str(work / "imported.jsonl")], work / "i.log")
+    print(f"import of {args.records} alpaca rows to JSONL: {import_s:.2f}s, peak {import_mb:.0f} MiB, exit {code}")
     print("load average (1, 5, 15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"recheck_s={again_s:.2f} recheck_peak_mb={again_mb:.0f}")
     return 0
