@@ -30,18 +30,34 @@ def _rows(folder: Path) -> dict[str, list[dict[str, object]]]:
     return {s: [json.loads(line) for line in (folder / f"{s}.jsonl").open()] for s in ("train", "test")}
 
 
+@pytest.mark.parametrize("what", ["answer", "verdict"])
 @pytest.mark.parametrize("name", ["main.jsonl", "main.parquet", "main-hf"])
-def test_a_record_edited_between_plan_and_write_stops_the_build(tmp_path: Path, name: str) -> None:
+def test_a_record_edited_between_plan_and_write_stops_the_build(tmp_path: Path, name: str, what: str) -> None:
+    """The answer edited (its old verdicts riding along), or only its verdict turned to a fail (the
+    same length in JSONL, so the line keeps its place): either way the row is not the one planned."""
     records = [gated(f"r-{i:02d}", distinct_code(i)) for i in range(8)]
     write_any(tmp_path / name, records)
     config = load_config(_config(tmp_path, inputs=f'"{name}"'))
     plan = assemble(config)
+    assert "r-03" in {e.id for e in plan.train + plan.test}
     edited = records[3].to_row(with_gates=True)
-    edited["messages"][1]["content"] = "```rust\npub fn other() {}\n```"  # its verdicts ride along, unchanged
+    if what == "answer":
+        edited["messages"][1]["content"] = "```rust\npub fn other() {}\n```"
+    else:
+        edited["gates"]["compile"]["verdict"] = "fail"
     write_any(tmp_path / name, [*records[:3], Record.model_validate(edited), *records[4:]])
     with pytest.raises(InputChanged, match=rf"{name}:4: r-03: changed while the build ran"):
         write_dataset(plan, config)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.toml", name]  # no folder, no staging left
+
+
+def test_a_replay_id_taken_by_main_is_dropped_once_and_its_repeat_is_an_input_error(tmp_path: Path) -> None:
+    write_records(tmp_path / "main.jsonl", [gated(f"m-{i}", distinct_code(i)) for i in range(4)])
+    replay = [gated("m-1", distinct_code(20)), gated("s-0", distinct_code(21)), gated("m-1", distinct_code(22))]
+    write_records(tmp_path / "replay.jsonl", replay)
+    plan = assemble(load_config(_config(tmp_path, extra='replay = ["replay.jsonl"]\n')))
+    assert [(d.id, d.stage) for d in plan.drops if d.stage == "input"] == [("m-1", "input")]
+    assert [str(e) for e in plan.errors] == [f"{tmp_path / 'replay.jsonl'}:3: m-1: duplicate id (first seen on line 1)"]
 
 
 def test_a_repeated_id_across_input_files_is_an_input_error_and_the_first_is_kept(tmp_path: Path) -> None:

@@ -113,3 +113,14 @@ def test_import_streams_to_every_format_and_reports_repeats(
     back = read_records(tmp_path / out_name)
     assert back.errors == [] and [r.record.id for r in back.records] == ["a-0", "a-1", "a-2", "a-3"]
     assert [r.record.prompt for r in back.records] == ["Task 0", "Task 1", "Task 2", "Task 3"]
+
+
+def test_import_refuses_a_negative_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rustgate.cli.main import main
+
+    src = tmp_path / "alpaca.jsonl"
+    src.write_text(json.dumps({"instruction": "Task", "output": "```rust\nfn f() {}\n```"}) + "\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["import", str(src), str(tmp_path / "out.jsonl"), "--limit", "-1"])
+    assert exited.value.code == 2 and "must be 0 or more, not -1" in capsys.readouterr().err
+    assert not (tmp_path / "out.jsonl").exists()

@@ -227,3 +227,20 @@ def test_the_output_is_streamed_from_the_ledger_in_item_order(tmp_path: Path, mo
         resumed = again.run()
     assert resumed.resumed == 6 and resumed.done == 7
     assert [r["id"] for r in rows(out)] == [r.id for r in records]
+
+
+@pytest.mark.parametrize("rows_at_once", [2, 2000])
+def test_a_resumed_item_listed_twice_is_counted_once_however_rows_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_at_once: int
+) -> None:
+    from rustgate import pipeline
+
+    monkeypatch.setattr(pipeline, "ROWS_AT_ONCE", rows_at_once)
+    records = [sample_record(f"r-{i}", GOOD if i != 2 else BROKEN) for i in range(4)]
+    items = [records[0], records[1], records[2], records[3], records[0]]  # r-0 twice, in two chunks of 2
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        Pipeline([MarkerGate()], records=items, output=tmp_path / "o.jsonl", ledger=ledger, progress=False).run()
+        again = Pipeline([MarkerGate()], records=items, output=tmp_path / "o.jsonl", ledger=ledger, progress=False)
+        summary = again.run()
+    assert (summary.resumed, summary.done, summary.accepted) == (4, 4, 3)
+    assert [r["id"] for r in rows(tmp_path / "o.jsonl")] == ["r-0", "r-1", "r-2", "r-3", "r-0"]

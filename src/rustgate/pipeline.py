@@ -289,8 +289,9 @@ class Pipeline:
         stored: set[str] = set()
         for start in range(0, len(keys), ROWS_AT_ONCE):
             for key, row in self.ledger.get_values(self.namespace, keys[start : start + ROWS_AT_ONCE]).items():
-                stored.add(key)
-                self._tally(summary, Record.model_validate(row))
+                if key not in stored:  # an item listed twice is one finished record
+                    stored.add(key)
+                    self._tally(summary, Record.model_validate(row))
         return stored
 
     def _rows(self, keys: list[str], stored: set[str], unstored: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:

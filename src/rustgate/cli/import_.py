@@ -15,8 +15,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("output", metavar="OUT", help="where to write (.jsonl, .parquet, or a folder)")
     parser.add_argument("--shape", choices=["auto", "strandset", "alpaca"], default="auto")
     parser.add_argument("--prefix", help="id prefix for rows without ids (default: the source's name)")
-    parser.add_argument("--limit", type=int, default=None, help="keep only the first N converted records")
+    parser.add_argument(
+        "--limit", type=_count, default=None, help="keep only the first N converted records (reading stops there)"
+    )
     parser.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

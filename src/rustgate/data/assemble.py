@@ -82,26 +82,24 @@ def _settle(entry: Entry, record: Record, current: str, config: BuildConfig, tal
 def _scan(inputs: Inputs, config: BuildConfig, tallies: dict[str, Tally], regating: bool) -> _Scan:
     """Pass one: every row read once, into an entry; repeated ids are input errors."""
     scan = _Scan()
-    first: dict[str, Entry] = {}
-    for source, offset, parsed in inputs.scan():
+    seen: dict[bool, dict[str, tuple[int, int]]] = {False: {}, True: {}}  # main / replay id -> first (source, line)
+    for source, offset, parsed, row in inputs.scan():
         if isinstance(parsed, InputError):
             scan.errors.append(parsed)
             continue
         record, replay = parsed.record, inputs.is_replay(source)
-        earlier = first.get(record.id)
+        earlier = seen[replay].get(record.id)
         if earlier is not None:
-            if replay and not earlier.replay:
-                scan.drops.append(Drop(record.id, "input", "id also used by a main input record"))
-                continue
-            where = f"line {earlier.line}"
-            if earlier.source != source:
-                where = f"{inputs.paths[earlier.source]}:{earlier.line}"
+            where = f"line {earlier[1]}" if earlier[0] == source else f"{inputs.paths[earlier[0]]}:{earlier[1]}"
             scan.errors.append(InputError(parsed.file, parsed.line, record.id, f"duplicate id (first seen on {where})"))
+            continue
+        seen[replay][record.id] = (source, parsed.line)
+        if replay and record.id in seen[False]:
+            scan.drops.append(Drop(record.id, "input", "id also used by a main input record"))
             continue
         current = record.content_hash()
         crate = sys.intern(record.crate) if record.crate else None  # one string per crate, not per record
-        entry = Entry(record.id, crate, source, parsed.line, offset, bytes.fromhex(current), replay)
-        first[record.id] = entry
+        entry = Entry(record.id, crate, source, parsed.line, offset, bytes.fromhex(current), row, replay)
         scan.entries.append(entry)
         gated = [record.gates.get(g) for g in _regate_gates(replay, config)]
         if regating and any(r is None or r.content_hash != current for r in gated):
