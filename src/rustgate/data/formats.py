@@ -21,7 +21,7 @@ from rustgate.records import Record
 
 Format = Literal["jsonl", "parquet", "hf"]
 _JSON_COLUMNS = ("meta", "gates")
-PARQUET_BATCH = 1000  # rows per row group written
+PARQUET_BATCH = 1000  # rows per batch read, and per row group written
 
 
 def detect_format(path: str | Path) -> Format:
@@ -86,7 +86,7 @@ def _table_rows(path: str | Path, fmt: Format) -> Iterator[dict[str, Any]]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=1000):  # streamed: bounded memory
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=PARQUET_BATCH):  # streamed: bounded memory
             yield from batch.to_pylist()
         return
     from datasets import Dataset, DatasetDict, load_from_disk

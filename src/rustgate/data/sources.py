@@ -102,7 +102,9 @@ class Inputs:
         lines = iter(wanted)
         want = next(lines, None)
         for parsed in iter_records(path):
-            if want is not None and parsed.line == want.line:
+            if want is None:
+                return  # every wanted row found: the rest of the table is not read
+            if parsed.line == want.line:
                 yield parsed, _table_digest(parsed)
                 want = next(lines, None)
         if want is not None:
