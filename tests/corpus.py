@@ -810,9 +810,17 @@ mod host;
         "hostile-extra-dependency",
         "rust",
         "rejected",
+        "RG-CRATE",
+        'Add this:\n\n```toml\n[dependencies]\nevil-crate = "1"\n```\n\n' + rust("pub fn f() { evil_crate::run(); }"),
+        "uses a dependency outside the pins",
+    ),
+    Sample(
+        "hostile-unused-extra-dependency",
+        "rust",
+        "pass",
         None,
         'Add this:\n\n```toml\n[dependencies]\nevil-crate = "1"\n```\n\n' + rust("pub fn f() {}"),
-        "asks for a dependency outside the pins",
+        "declares a dependency outside the pins that the code never uses: never fetched, noted",
     ),
     Sample(
         "hostile-no-code",

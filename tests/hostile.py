@@ -148,7 +148,8 @@ def cases(canary_file: str, environ_pid: int) -> list[Case]:
         ),  # fmt: skip
         Case(
             "target-deps",
-            f"{FENCE}toml\n[target.'cfg(unix)'.dependencies]\nnix = \"0.29\"\n{FENCE}\n" + rust("pub fn f() {}"),
+            f"{FENCE}toml\n[target.'cfg(unix)'.dependencies]\nnix = \"0.29\"\n{FENCE}\n"
+            + rust("pub fn f() { nix::unistd::sync(); }"),
             REFUSED,
         ),  # fmt: skip
         Case("broken-manifest", f"{FENCE}toml\n[dependencies\nserde = 1\n{FENCE}\n" + rust("pub fn f() {}"), REFUSED),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rustgate.cargo.extract import CrateSource, Rejection, code_blocks, extract_crate, guess_profile
+from rustgate.cargo.extract import CrateSource, Rejection, extract_crate, guess_profile
 from rustgate.cargo.templates import load_profiles
+from rustgate.markdown import code_blocks
 from rustgate.records import Record
 
 PROFILES = load_profiles()
@@ -71,11 +72,23 @@ def test_profile_from_crate_field_then_use_paths() -> None:
     assert guess_profile("let x = axum_extra::TypedHeader;") == "axum"
 
 
-def test_dependency_outside_pins_is_rejected_by_name() -> None:
-    answer = '```toml\n[dependencies]\naxum = "0.8"\nsqlx = "0.8"\n```\n```rust\nuse axum::Router;\n```'
-    rejection = extract_crate(record(answer), PROFILES)
-    assert isinstance(rejection, Rejection)
-    assert "'sqlx'" in rejection.reason and rejection.profile == "axum"
+def test_dependency_outside_pins_is_rejected_by_name_when_used() -> None:
+    toml = '```toml\n[dependencies]\naxum = "0.8"\nsea-orm = "1"\nsurrealdb = "2"\n```\n'
+    used = toml + "```rust\nuse axum::Router;\nuse sea_orm::Database;\npub fn f(_: surrealdb::Surreal) {}\n```"
+    rejection = extract_crate(record(used), PROFILES)
+    assert isinstance(rejection, Rejection) and rejection.code == "RG-CRATE"
+    assert "'sea-orm'" in rejection.reason and "'surrealdb'" in rejection.reason and rejection.profile == "axum"
+    assert rejection.missing_crates == ("sea-orm", "surrealdb")
+    # Declared but never used: the code does not need it, so it is noted, not refused.
+    unused = crate_of(toml + "```rust\nuse axum::Router;\n```")
+    assert unused.profile == "axum" and any("'sea-orm'" in n and "never uses" in n for n in unused.notes)
+
+
+def test_a_renamed_pinned_package_is_the_pin() -> None:
+    toml = '```toml\n[dependencies]\nrig = { package = "rig-core", version = "0.13" }\n```\n'
+    assert crate_of(toml + "```rust\nuse rig::agent::Agent;\n```").profile == "rig"
+    swapped = '```toml\n[dependencies]\nserde = { package = "tokio", version = "1" }\n```\n'
+    assert rejected(swapped + "```rust\nuse serde::Serialize;\nuse tokio::fs;\n```").code == "RG-CRATE"
 
 
 def test_pinned_dependencies_are_accepted_under_either_name() -> None:
@@ -152,7 +165,8 @@ def test_ignore_and_compile_fail_blocks_are_not_compiled() -> None:
 
 def test_target_and_unreadable_manifests_are_checked() -> None:
     target = "```toml\n[target.'cfg(unix)'.dependencies]\nnix = \"0.29\"\n```\n```rust\npub fn f() {}\n```"
-    assert "'nix'" in rejected(target).reason
+    assert "'nix'" in " ".join(crate_of(target).notes)
+    assert "'nix'" in rejected(target.replace("pub fn f() {}", "pub fn f() { nix::unistd::sync(); }")).reason
     broken = "```toml\n[dependencies\nserde = 1\n```\n```rust\npub fn f() {}\n```"
     assert "cannot be parsed" in rejected(broken).reason
     wrong_type = "```toml\ndependencies = 5\n```\n```rust\npub fn f() {}\n```"

@@ -14,23 +14,26 @@ answer gives a ``Rejection`` with the reason, never an exception.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
 from rustgate.cargo.file_access import file_access_problems
-from rustgate.cargo.layout import LayoutError, check_tree, header_path, module_parents, normalise
+from rustgate.cargo.hidden import has_test_code, hidden_code
+from rustgate.cargo.layout import LayoutError, check_tree, module_parents, normalise
 from rustgate.cargo.lexer import LexError, Token, tokenize
+from rustgate.cargo.manifest_deps import dependency_rejection, read_manifests
+from rustgate.cargo.reading import program_blocks, read_blocks
+from rustgate.cargo.rejection import Rejection
 from rustgate.cargo.templates import Profile, choose_profile, load_profiles
-from rustgate.markdown import CodeBlock, code_blocks, split_lines
+from rustgate.cargo.usage import joined, usage_function
+from rustgate.markdown import MAX_NESTING, ParsedMarkdown, read_markdown
 from rustgate.records import Record
 
 DEFAULT_MAX_ANSWER_BYTES = 512 * 1024
 NOT_CRATES = frozenset({"std", "core", "alloc", "proc_macro", "test", "crate", "self", "super", "Self"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_RUSTY_STARTS = ("use ", "fn ", "pub ", "impl ", "struct ", "enum ", "mod ", "#[", "#![", "async fn ", "trait ")
-_MANIFEST_TABLES = ("[package", "[dependencies", "[workspace", "[target.", "[dev-dependencies", "[build-dependencies")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DECLARES = {"mod", "struct", "enum", "trait", "type", "union", "fn", "const", "static"}
 
 
@@ -47,6 +50,9 @@ class CrateSource:
     synthesized: list[str] = field(default_factory=list)  # module files rustgate wrote, not the answer
     notes: list[str] = field(default_factory=list)
     local_names: frozenset[str] = frozenset()  # modules, types ... the code declares (never a crate)
+    alternatives: dict[str, str] = field(default_factory=dict)  # alternative program root -> "bin"/"lib"
+    test_roots: list[str] = field(default_factory=list)  # roots also checked in test mode (``--test``)
+    reading: list[dict[str, Any]] = field(default_factory=list)  # how each block was read (not a verdict input)
 
     @property
     def kind(self) -> str:
@@ -70,22 +76,9 @@ class CrateSource:
             "bins": self.bins,
             "tests": self.tests,
             "library_name": self.library_name,
+            "alternatives": sorted(self.alternatives.items()),
+            "test_roots": self.test_roots,
         }
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """The answer cannot be checked as given; ``reason`` says why (never a download)."""
-
-    reason: str
-    profile: str | None = None
-    code: str = "RG-REJECTED"
-    problems: tuple[str, ...] = ()
-    missing_crates: tuple[str, ...] = ()
-
-
-def _looks_rusty(body: str) -> bool:
-    return any(line.lstrip().startswith(_RUSTY_STARTS) for line in split_lines(body))
 
 
 def path_roots(stream: list[Token]) -> list[str]:
@@ -156,68 +149,6 @@ def guess_profile(code: str, profiles: dict[str, Profile] | None = None) -> str 
     return choose_profile(None, path_roots(stream), profiles if profiles is not None else load_profiles())
 
 
-@dataclass
-class _Manifest:
-    dependencies: list[tuple[str, Any]] = field(default_factory=list)
-    package_name: str | None = None
-
-
-def _read_manifests(blocks: list[CodeBlock]) -> _Manifest | Rejection:
-    """Dependencies (and the package name) of every ```toml block that is a Cargo manifest."""
-    found = _Manifest()
-    for block in blocks:
-        if block.lang != "toml":
-            continue
-        looks_like_manifest = any(line.lstrip().startswith(_MANIFEST_TABLES) for line in split_lines(block.body))
-        try:
-            doc = tomllib.loads(block.body)
-        except (tomllib.TOMLDecodeError, ValueError, TypeError, RecursionError) as exc:
-            if looks_like_manifest:
-                return Rejection(f"a Cargo.toml block (line {block.line}) cannot be parsed: {str(exc)[:200]}")
-            continue
-        tables: list[tuple[str, Any]] = [("dependencies", doc.get("dependencies"))]
-        target = doc.get("target")
-        if isinstance(target, dict):
-            tables += [(f"target.{cfg}.dependencies", spec.get("dependencies")) for cfg, spec in target.items()
-                       if isinstance(spec, dict)]  # fmt: skip
-        elif target is not None:
-            return Rejection(f"a Cargo.toml block (line {block.line}) has an unreadable [target] table")
-        workspace = doc.get("workspace")
-        if isinstance(workspace, dict):
-            tables.append(("workspace.dependencies", workspace.get("dependencies")))
-        for name, table in tables:
-            if table is None:
-                continue
-            if not isinstance(table, dict):
-                return Rejection(f"a Cargo.toml block (line {block.line}): [{name}] is not a table")
-            found.dependencies += list(table.items())
-        package = doc.get("package")
-        if isinstance(package, dict) and isinstance(package.get("name"), str):
-            found.package_name = package["name"].replace("-", "_")
-    return found
-
-
-def _dependency_rejection(manifest: _Manifest, profile: Profile) -> Rejection | None:
-    pinned = ", ".join(sorted(profile.requirements))
-    for name, spec in manifest.dependencies:
-        package = spec.get("package", name) if isinstance(spec, dict) else name
-        if isinstance(spec, dict) and ("path" in spec or "git" in spec):
-            return Rejection(f"dependency {name!r} comes from a path or git repository, not the pinned set",
-                             profile.name, "RG-CRATE", missing_crates=(str(name),))  # fmt: skip
-        if (
-            not isinstance(package, str)
-            or not profile.allows(package)
-            or package.replace("-", "_") != str(name).replace("-", "_")
-        ):
-            return Rejection(
-                f"dependency {name!r} is outside the {profile.name} profile's pinned set ({pinned})",
-                profile.name,
-                "RG-CRATE",
-                missing_crates=(str(name),),
-            )
-    return None
-
-
 def _library_name(bin_streams: list[list[Token]], profile: Profile, declared: set[str]) -> str | None:
     for stream in bin_streams:
         for root in path_roots(stream):
@@ -247,41 +178,34 @@ def extract_crate(
         line = answer.count("\n", 0, surrogate.start()) + 1
         return Rejection(f"the answer is not valid Unicode: a lone surrogate on line {line}")
     try:
-        return _extract(record, code_blocks(answer), profiles, profile)
+        return _extract(record, read_markdown(answer), profiles, profile)
     except LayoutError as exc:
         return Rejection(str(exc))
 
 
 def _extract(
-    record: Record, blocks: list[CodeBlock], profiles: dict[str, Profile], forced: str | None
+    record: Record, parsed: ParsedMarkdown, profiles: dict[str, Profile], forced: str | None
 ) -> CrateSource | Rejection:
+    if parsed.too_deep:
+        return Rejection(f"the answer nests lists or quotes more than {MAX_NESTING} deep: it cannot be read whole")
+    reading = read_blocks(parsed.blocks)
     notes: list[str] = []
     rust: dict[str, list[str]] = {}
     data: dict[str, list[str]] = {}
-    loose: list[str] = []
-    for block in blocks:
-        unlabelled_rust = not block.lang and _looks_rusty(block.body)
-        if block.is_rust and not block.compiled:
-            notes.append(f"block at line {block.line} is marked {block.info!r}: not compiled")
+    for rb in reading.blocks:
+        if rb.role not in ("code", "data") or rb.path is None:
             continue
-        raw_path, body = header_path(block)
-        headed_rust = not block.lang and raw_path is not None and raw_path.endswith(".rs")
-        is_rust = block.is_rust or unlabelled_rust or headed_rust
-        if raw_path is None:
-            if is_rust:
-                loose.append(body)
+        is_rust = rb.role == "code"
+        if not is_rust and PurePosixPath(rb.path).name == "Cargo.toml":
             continue
-        if block.lang == "toml" and PurePosixPath(raw_path).name == "Cargo.toml":
-            continue  # read for its dependencies only
-        path = normalise(raw_path, rust=is_rust)
+        path = normalise(rb.path, rust=is_rust)
         if path is None:
-            notes.append(f"{raw_path} is never used (rustgate owns the manifest; build scripts do not run)")
+            rb.note = "never used (rustgate owns the manifest; build scripts do not run)"
+            notes.append(f"{rb.path} is never used (rustgate owns the manifest; build scripts do not run)")
             continue
-        if path.startswith("benches/"):
-            notes.append(f"{path}: benches are not checked")
-            continue
-        (rust if is_rust and path.endswith(".rs") else data).setdefault(path, []).append(body)
-    manifest = _read_manifests(blocks)
+        rb.file = path
+        (rust if is_rust and path.endswith(".rs") else data).setdefault(path, []).append(rb.body)
+    manifest = read_manifests([rb.block for rb in reading.of("manifest")])
     if isinstance(manifest, Rejection):
         return manifest
     clash = set(rust) & set(data)
@@ -289,29 +213,60 @@ def _extract(
         raise LayoutError(f"{sorted(clash)[0]} is given both as Rust and as another language")
     files = {path: "\n".join(bodies) for path, bodies in {**data, **rust}.items()}
     rust_paths = set(rust)
-    loose_code = "\n".join(loose)
-    streams: dict[str, list[Token]] = {}
+    programs = [program_blocks(reading, i) for i in range(reading.programs)]
+    loose = programs[0] if programs else []
+    loose_code = joined(loose)
     try:
         loose_stream = list(tokenize(loose_code)) if loose else []
     except LexError as exc:
         return Rejection(f"the code cannot be read as Rust (the loose blocks, {exc})")
     main_given = "src/main.rs" in rust_paths
     lib_given = "src/lib.rs" in rust_paths
+    root: str | None = None
     if loose:
         root = "src/main.rs" if (has_main(loose_stream) or main_given) and not lib_given else "src/lib.rs"
         files[root] = loose_code + ("\n" + files[root] if root in files else "")
         rust_paths.add(root)
+        for rb in loose:
+            rb.file = root
+    alternatives: dict[str, str] = {}
+    for program in programs[1:]:
+        if not program:
+            continue
+        path = f"src/rustgate_alternative_{program[-1].line}.rs"
+        files[path] = joined(program)
+        try:
+            alternatives[path] = "bin" if has_main(list(tokenize(files[path]))) else "lib"
+        except LexError as exc:
+            return Rejection(f"the code cannot be read as Rust (the blocks of {path}, {exc})")
+        for rb in program:
+            rb.file = path if rb.file is None or len(rb.programs) == 1 else f"{rb.file}, {path}"
     bins = sorted(p for p in rust_paths if p == "src/main.rs" or _is_bin(p))
-    tests = sorted(p for p in rust_paths if p.startswith("tests/") and _is_top_level_target(p, "tests"))
+    tests = sorted(p for p in rust_paths if _is_top_level_target(p, "tests") or _is_top_level_target(p, "benches"))
     lib = "src/lib.rs" if "src/lib.rs" in rust_paths else None
     synthesized: dict[str, str] = {}
+    usages = reading.of("usage")
     if lib is None and not bins and not tests:
         lib = "src/lib.rs"
         synthesized[lib] = ""
+    usage_root = lib or "src/main.rs"
+    if usages and usage_root not in files and usage_root not in synthesized:
+        usage_root = lib = "src/lib.rs"
+        synthesized[lib] = ""
+    for rb in usages:
+        name = f"rustgate_usage_{rb.line}"
+        files[f"src/{name}.rs"] = usage_function(rb.body, rb.shape)
+        rb.file = f"src/{name}.rs"
+        declaration = f"\n#[allow(unused)]\nmod {name};\n"
+        if usage_root in synthesized:
+            synthesized[usage_root] += declaration
+        else:
+            files[usage_root] += declaration
     roots = {p for p in (lib, "src/main.rs" if "src/main.rs" in rust_paths else None) if p}
-    synthesized = module_parents({**files, **synthesized}, roots, synthesized)
+    synthesized = module_parents({**files, **synthesized}, roots | set(alternatives), synthesized)
     files.update(synthesized)
     check_tree(sorted(files))
+    streams: dict[str, list[Token]] = {}
     for path in sorted(p for p in files if p.endswith(".rs")):
         try:
             streams[path] = list(tokenize(files[path]))
@@ -319,6 +274,9 @@ def _extract(
             return Rejection(f"{path}: the code cannot be read as Rust ({exc})")
     if not any(streams[p] for p in streams if p not in synthesized):
         return Rejection("no code: the answer's Rust blocks are empty or comments only")
+    hidden = hidden_code(streams)
+    if hidden:
+        return Rejection(hidden[0], code="RG-HIDDEN", problems=tuple(hidden))
     problems = file_access_problems(files, streams)
     if problems:
         return Rejection(problems[0], code="RG-INCLUDE", problems=tuple(problems))
@@ -329,13 +287,17 @@ def _extract(
     if chosen not in profiles:
         return Rejection(f"unknown profile {chosen!r} (known: {', '.join(sorted(profiles))})")
     target = profiles[chosen]
-    refused = _dependency_rejection(manifest, target)
+    declared = set().union(*(declared_names(s) for s in streams.values()))
+    refused = dependency_rejection(manifest, target, set(ordered_roots) - declared, notes)
     if refused is not None:
         return refused
-    declared = set().union(*(declared_names(s) for s in streams.values()))
     library_name = None
     if lib and (bins or tests):
-        library_name = manifest.package_name or _library_name(
+        given_name = manifest.package_name
+        package_name = given_name if given_name and _IDENT.fullmatch(given_name) else None
+        if given_name and package_name is None:
+            notes.append(f"[package] name {given_name!r} is not a crate name: not used")
+        library_name = package_name or _library_name(
             [streams[p] for p in [*bins, *tests]], target, declared
         ) or "app"  # fmt: skip
     for path, stream in streams.items():
@@ -348,6 +310,9 @@ def _extract(
                 "RG-CRATE",
                 missing_crates=(name,),
             )
+    roots_compiled = [p for p in (lib, *bins, *alternatives) if p]
+    test_roots = roots_compiled if any(has_test_code(s) for p, s in streams.items() if p not in tests) else []
+    notes += [f"line {rb.line}: {rb.note}" for rb in reading.blocks if rb.role in ("ignored", "piece", "replaced")]
     return CrateSource(
         profile=chosen,
         files=files,
@@ -358,6 +323,9 @@ def _extract(
         synthesized=sorted(synthesized),
         notes=notes,
         local_names=frozenset(declared),
+        alternatives=alternatives,
+        test_roots=test_roots,
+        reading=reading.entries(),
     )
 
 

@@ -15,13 +15,13 @@ from pathlib import PurePosixPath
 
 from rustgate.markdown import CodeBlock
 
-MAX_FILES = 64
+MAX_FILES = 256  # real apps have many files; the answer's size is bounded by max_answer_bytes
 MAX_DEPTH = 8
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _PATHISH = r"[A-Za-z0-9_./-]+\.[A-Za-z0-9]{1,8}"
 # First-line headers in the comment styles of the languages answers carry.
 _HEADERS = [
-    re.compile(rf"//+!?\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>{_PATHISH})\s*", re.I),
+    re.compile(rf"//+!?\s*(?:(?:file(?:name)?|path)\s*:\s*|in\s+)?(?P<path>{_PATHISH}):?\s*", re.I),
     re.compile(rf"/\*+\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>{_PATHISH})\s*\*+/\s*", re.I),
     re.compile(rf"<!--\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>{_PATHISH})\s*-->\s*", re.I),
     re.compile(rf"(?:#|--)\s*(?:(?:file(?:name)?|path)\s*:\s*)?(?P<path>{_PATHISH})\s*", re.I),

@@ -29,6 +29,13 @@ from rustgate.cargo.warm import PROBE_CRATE, WarmProfile
 from rustgate.records import Diagnostic, Verdict
 
 _LONG_TYPE = re.compile(r"long-type-\d+\.txt")
+_STD_MODULE_NAMES = (
+    "alloc any arch array ascii backtrace borrow boxed cell char clone cmp collections convert default env error "
+    "f32 f64 ffi fmt fs future hash hint i8 i16 i32 i64 i128 isize io iter marker mem net num ops option os panic "
+    "path pin prelude primitive process ptr rc result slice str string sync task thread time u8 u16 u32 u64 u128 "
+    "usize vec"
+)
+STD_MODULES = frozenset(_STD_MODULE_NAMES.split())
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT, signal.SIGTRAP}
 
 
@@ -151,7 +158,8 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
         return out("error", "the sandbox could not start: " + result.stderr.strip()[-400:])
     if result.returncode == 0:
         return out("pass", None)
-    missing = [name for name in parsed.unlinked_crates if name not in declared]
+    # A std module used without its ``use std::...`` is the code's own error, never a crate.
+    missing = [name for name in parsed.unlinked_crates if name not in declared and name not in STD_MODULES]
     if errors and missing:
         details["missing_crates"] = missing
         names = ", ".join(f"`{n}`" for n in missing)
@@ -217,8 +225,13 @@ def _targets(source: CrateSource) -> list[_Target]:
         stem = PurePosixPath(path).parent.name if path.endswith("/main.rs") and path != "src/main.rs" else None
         name = stem or (PurePosixPath(path).stem if path != "src/main.rs" else (source.library_name or PROBE_CRATE))
         targets.append(_Target(path, "bin", _crate_ident(name)))
+    for path, kind in source.alternatives.items():
+        targets.append(_Target(path, kind, _crate_ident(PurePosixPath(path).stem)))
     for path in source.tests:
         targets.append(_Target(path, "bin", _crate_ident("test_" + PurePosixPath(path).stem), test=True))
+    # Unit tests: each root again in test mode, as ``cargo check --all-targets`` does.
+    for path in source.test_roots:
+        targets.append(_Target(path, "bin", _crate_ident(f"{PurePosixPath(path).stem}_unittests"), test=True))
     return targets
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from rustgate.cargo.extract import code_blocks
+from rustgate.markdown import code_blocks
 from rustgate.records import Diagnostic, GateResult
 
 RESOLUTION_CODES: dict[str, str] = {

@@ -43,7 +43,7 @@ class CompileGate(Gate):
     """
 
     name = "compile"
-    version = "2"
+    version = "3"
 
     def __init__(
         self,
@@ -142,11 +142,15 @@ class CompileGate(Gate):
         results: list[GateResult | None] = [None] * len(records)
         hashes = [record.content_hash() for record in records]
 
+        readings: dict[int, list[dict[str, Any]]] = {}  # how each record's own answer was read
+
         def land(index: int, result: GateResult, cached: bool = False) -> None:
             # One compile may serve many records (same code): each gets the verdict bound to its own content.
             update: dict[str, Any] = {"content_hash": hashes[index]}
             if cached:
                 update["cached"] = True
+            if index in readings and result.details.get("reading") != readings[index]:
+                update["details"] = {**result.details, "reading": readings[index]}
             result = result.model_copy(update=update)
             results[index] = result
             if on_result is not None:
@@ -172,7 +176,7 @@ class CompileGate(Gate):
         todo: list[int] = list(range(len(records)))
         if self.use_cache and self.ledger is not None:
             memo = "compile-content/" + stable_hash(self._context(toolchain, profiles, isolation))[:24]
-            todo = self._recall(memo, hashes, land)
+            todo = self._recall(memo, hashes, land, readings)
 
         def finish(key: str, outcome: CheckOutcome) -> None:
             source = sources[key]
@@ -198,7 +202,8 @@ class CompileGate(Gate):
                         learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
                         continue
                     key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
-                    learned[hashes[index]] = {"key": key}
+                    learned[hashes[index]] = {"key": key, "reading": extracted.reading}
+                    readings[index] = extracted.reading
                     if key in finished:  # the same code, already compiled in this check
                         land(index, finished[key])
                         continue
@@ -242,7 +247,13 @@ class CompileGate(Gate):
                 finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
 
-    def _recall(self, memo: str, hashes: list[str], land: Callable[[int, GateResult, bool], None]) -> list[int]:
+    def _recall(
+        self,
+        memo: str,
+        hashes: list[str],
+        land: Callable[[int, GateResult, bool], None],
+        readings: dict[int, list[dict[str, Any]]],
+    ) -> list[int]:
         """Land what the content memo and the ledger already know; the indexes still to extract.
 
         The memo maps a record's content hash (under this gate's whole ``context``) to what
@@ -261,6 +272,8 @@ class CompileGate(Gate):
                 land(index, GateResult.model_validate(entry["rejected"]), False)
             else:
                 by_key.setdefault(str(entry["key"]), []).append(index)
+                if isinstance(entry.get("reading"), list):
+                    readings[index] = entry["reading"]
         cached = self.ledger.get_results(list(by_key)) if by_key else {}
         for key, indexes in by_key.items():
             result = cached.get(key)
@@ -292,7 +305,8 @@ class CompileGate(Gate):
         details = self._details(rejection.profile, toolchain, isolation)
         if rejection.missing_crates:
             details["missing_crates"] = list(rejection.missing_crates)
-        problems = rejection.problems[:20]
+        # A coded refusal always carries its code, so reports can count refusals by kind.
+        problems = rejection.problems[:20] or ((rejection.reason,) if rejection.code != "RG-REJECTED" else ())
         return GateResult(
             gate=self.name,
             verdict="rejected",
@@ -312,7 +326,9 @@ class CompileGate(Gate):
             **outcome.details,
         }
         if source.notes:
-            details["notes"] = source.notes[:10]
+            details["notes"] = source.notes[:20]
+        if source.reading:
+            details["reading"] = source.reading
         if source.synthesized:
             details["synthesized"] = source.synthesized
         return GateResult(
