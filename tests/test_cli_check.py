@@ -70,7 +70,7 @@ def test_malformed_lines_are_named_and_the_rest_still_checked(warm_cache: Path, 
     assert f"{data}:2: <no id>: invalid JSON" in done.stderr
     assert f"{data}:3: no-answer: " in done.stderr and "no assistant turn" in done.stderr
     assert f"{data}:4: rust-good-iter: duplicate id (first seen on line 1)" in done.stderr
-    assert f"{data}:5: <no id>: not valid UTF-8" in done.stderr
+    assert f"{data}:5: bytes: not valid UTF-8" in done.stderr
     rows = json.loads(report.read_text())["records"]
     assert [(r["id"], r["verdict"]) for r in rows] == [("rust-good-iter", "pass")]
 

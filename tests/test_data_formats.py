@@ -50,7 +50,7 @@ def test_malformed_lines_are_reported_with_file_and_line_and_good_ones_kept(tmp_
     assert [(i.record.id, i.line) for i in result.records] == [("good-1", 1), ("good-2", 6), ("good-3", 8)]
     errors = {e.line: str(e) for e in result.errors}
     assert sorted(errors) == [2, 3, 4, 5, 7]
-    assert errors[2].startswith(f"{path}:2: <no id>: invalid JSON")
+    assert errors[2].startswith(f"{path}:2: broken: invalid JSON")
     assert errors[3].startswith(f"{path}:3: no-messages: messages")
     assert "duplicate id (first seen on line 1)" in errors[4]
     assert errors[5].startswith(f"{path}:5: bad-role:")

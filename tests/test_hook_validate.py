@@ -38,7 +38,7 @@ def test_schema_findings_need_no_compiler(tmp_path: Path) -> None:
     printed = [str(f) for f in findings]
     assert printed[0] == f"{a}:2: empty: schema: empty assistant message"
     assert printed[1].startswith(f"{a}:3: sys: schema: record: Value error, messages has no assistant turn")
-    assert printed[2].startswith(f"{a}:4: <no id>: schema: invalid JSON")
+    assert printed[2].startswith(f"{a}:4: cut-off: schema: invalid JSON")
     assert printed[3] == f"{b}:1: one: schema: duplicate id (also at {a}:1)"
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from rustgate.safejson import check_value
+
 # What a record is about: any crate label ("axum", "tokio", "my-sdk"). Which Cargo world it compiles
 # in is a separate question, answered by the profile registry (``rustgate.cargo.templates``).
 Crate = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
@@ -28,6 +30,12 @@ class Message(BaseModel):
 
     role: Role
     content: str
+
+    @field_validator("content")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        check_value(value)  # a lone surrogate (from a lenient reader) could never be hashed or written
+        return value
 
 
 class Diagnostic(BaseModel):
@@ -51,6 +59,8 @@ class Provenance(BaseModel):
     """Who wrote a record and what it cost: written by the generator into ``meta["provenance"]``,
     read by the manifest and the report through ``Record.provenance()`` (one shape for both)."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     model: str
     endpoint: str | None = None
     prompt_hash: str
@@ -68,6 +78,8 @@ class GateResult(BaseModel):
     it is never a pass and never a fail of the sample.
     """
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     gate: str
     verdict: Verdict
     version: str
@@ -80,6 +92,12 @@ class GateResult(BaseModel):
     # ``Record.content_hash()`` of the record this verdict was given to: a verdict belongs to
     # the exact content it judged, so an edit after gating un-passes the record.
     content_hash: str | None = None
+
+    @field_validator("details")
+    @classmethod
+    def _details_are_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_value(value, depth=1)
+        return value
 
     @property
     def passed(self) -> bool:
@@ -112,6 +130,13 @@ class Record(BaseModel):
     def _id_is_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("id must not be blank")
+        check_value(value)
+        return value
+
+    @field_validator("meta")
+    @classmethod
+    def _meta_is_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_value(value, depth=1)  # bounded, finite, encodable: it is written back out as JSON
         return value
 
     @model_validator(mode="after")

@@ -11,11 +11,11 @@ unless ``shipped=False``, so a dataset never trains on the benchmark that will g
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from rustgate import safejson
 from rustgate.data.dedupe import Drop, code_of
 from rustgate.eval.suites import shipped_suite_paths
 from rustgate.records import Record
@@ -47,9 +47,9 @@ def load_eval_prompts(paths: Iterable[str | Path], *, shipped: bool = True) -> l
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: invalid JSON: {exc.msg}") from exc
+                row = safejson.loads(line)
+            except safejson.UnsafeJSON as exc:  # refused whole: a partial list would let contamination in
+                raise ValueError(f"{path}:{number}: {exc}") from exc
             prompt = _prompt_of(row)
             if prompt is None:
                 raise ValueError(f"{path}:{number}: no prompt/instruction/question/user message")

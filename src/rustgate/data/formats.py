@@ -14,8 +14,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+from rustgate import safejson
 from rustgate.atomic import atomic_open, atomic_write_jsonl
-from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, iter_lines, parse_row
+from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, iter_lines, iter_raw_lines, parse_row
 from rustgate.data.output_dir import place_folder
 from rustgate.records import Record
 
@@ -41,7 +42,7 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
     for column in _JSON_COLUMNS:
         value = out.get(column)
         if isinstance(value, str):
-            out[column] = json.loads(value) if value else {}
+            out[column] = safejson.loads(value) if value else {}
     return out
 
 
@@ -50,8 +51,8 @@ def _iter_table_rows(rows: Iterable[dict[str, Any]], name: str) -> Iterator[Load
     for number, row in enumerate(rows, start=1):
         try:
             decoded = _decode_row(row)
-        except json.JSONDecodeError as exc:
-            yield InputError(name, number, str(row.get("id")), f"invalid JSON in a meta/gates column: {exc.msg}")
+        except safejson.UnsafeJSON as exc:
+            yield InputError(name, number, str(row.get("id")), f"a meta/gates column: {exc}")
             continue
         yield parse_row(decoded, name, number)
 
@@ -61,22 +62,19 @@ def iter_raw_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | Inpu
     fmt = detect_format(path)
     name = str(path)
     if fmt == "jsonl":
-        with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError as exc:
-                    yield number, InputError(name, number, None, f"not valid UTF-8 (byte {exc.start})")
-                    continue
-                except json.JSONDecodeError as exc:
-                    yield number, InputError(name, number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
-                    continue
-                if not isinstance(obj, dict):
-                    yield number, InputError(name, number, None, "a row must be a JSON object")
-                    continue
-                yield number, obj
+        for number, _, raw in iter_raw_lines(path):  # a line over the limit comes as its error, unheld
+            if isinstance(raw, InputError):
+                yield number, raw
+                continue
+            try:
+                obj = safejson.loads(raw)
+            except safejson.UnsafeJSON as exc:
+                yield number, InputError(name, number, None, str(exc))
+                continue
+            if not isinstance(obj, dict):
+                yield number, InputError(name, number, None, "a row must be a JSON object")
+                continue
+            yield number, obj
         return
     for number, row in enumerate(_table_rows(path, fmt), start=1):
         yield number, row

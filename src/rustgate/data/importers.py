@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from rustgate import safejson
 from rustgate.data.formats import iter_raw_rows
 from rustgate.data.jsonl import InputError, LoadedRecord, ReadResult, collect, parse_row, refuse_repeats
 from rustgate.markdown import code_blocks
@@ -30,9 +31,10 @@ def _as_fields(text: Any) -> dict[str, Any] | None:
         return text
     if not isinstance(text, str) or not text.lstrip().startswith("{"):
         return None
-    for parse in (json.loads, ast.literal_eval):
+    for parse in (safejson.loads, ast.literal_eval):
         try:
             value = parse(text)
+            safejson.check_value(value)  # a literal may hold sets, bytes or lone surrogates: not fields
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             continue
         if isinstance(value, dict):
@@ -129,7 +131,12 @@ def _convert(path: str | Path, shape: Shape, prefix: str) -> Iterator[LoadedReco
             yield InputError(name, number, None, f"missing field(s): {', '.join(missing)}")
             continue
         convert = strandset_row if kind == "strandset" else alpaca_row
-        yield parse_row(convert(row, number, prefix), name, number)
+        try:
+            converted = convert(row, number, prefix)
+        except (TypeError, ValueError, RecursionError) as exc:  # a table cell that is no text (bytes, ...)
+            yield InputError(name, number, None, f"cannot be converted: {exc}"[:300])
+            continue
+        yield parse_row(converted, name, number)
 
 
 def import_stream(

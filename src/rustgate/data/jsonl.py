@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from rustgate import safejson
 from rustgate.display import one_line
 from rustgate.records import Record
 from rustgate.validation import format_validation_error
@@ -52,14 +53,19 @@ def parse_line(raw: bytes, file: str, line: int) -> LoadedRecord | InputError:
     except ValueError:
         pass  # any problem is said exactly as the two-step reading below says it
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return InputError(file, line, None, f"not valid UTF-8 (byte {exc.start})")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return InputError(file, line, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+        obj = safejson.loads(raw)
+    except safejson.UnsafeJSON as exc:
+        return InputError(file, line, leading_id(raw), str(exc))
     return parse_row(obj, file, line)
+
+
+_LEADING_ID = re.compile(rb'^\s*\{\s*"id"\s*:\s*"((?:[^"\\\x00-\x1f]|\\["\\/]){1,200})"')
+
+
+def leading_id(raw: bytes) -> str | None:
+    """The id of a line that cannot be read, when the line opens with it (as rustgate writes rows)."""
+    found = _LEADING_ID.match(raw)
+    return found.group(1).decode("utf-8", "replace").replace('\\"', '"') if found else None
 
 
 def parse_row(obj: object, file: str, line: int) -> LoadedRecord | InputError:

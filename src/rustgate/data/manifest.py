@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rustgate import safejson
 from rustgate.atomic import atomic_open, dumps_pretty
 from rustgate.data.jsonl import LoadedRecord, read_jsonl
 from rustgate.data.signing import canonical_json, signature_for, signature_problem, signing_key
@@ -218,10 +219,13 @@ def manifest_header(path: Path) -> dict[str, Any]:
             at = _past_space(text, at)
             if text[at : at + 1] == ",":
                 at = _past_space(text, at + 1)
-    except ValueError as exc:  # json.JSONDecodeError included
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError included
         if len(head) < HEAD_BYTES:
             raise ValueError(f"{path}: not a JSON object ({exc})") from None
-        whole = json.loads(path.read_text(encoding="utf-8"))  # a header longer than the head: rare
+        try:  # a header longer than the head: rare
+            whole = safejson.loads(path.read_bytes())
+        except safejson.UnsafeJSON as unsafe:
+            raise ValueError(f"{path}: {unsafe}") from None
         if not isinstance(whole, dict):
             raise ValueError(f"{path}: not a JSON object") from None
         return whole
@@ -245,7 +249,10 @@ def dataset_files(folder: Path) -> set[str]:
 
 def load_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = safejson.loads(path.read_bytes())
+    except safejson.UnsafeJSON as exc:
+        raise ValueError(f"{path}: {exc}") from None
     if not isinstance(manifest, dict) or not str(manifest.get("format", "")).startswith("rustgate-dataset/"):
         raise ValueError(f"{path}: not a rustgate dataset manifest")
     return manifest

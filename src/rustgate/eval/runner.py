@@ -92,7 +92,7 @@ def check_output(folder: Path) -> None:
                 first = json.loads(handle.readline() or "{}")
             if "eval" in (first.get("meta") or {}) and "leaderboard.json" not in os.listdir(folder):
                 return
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         pass
     clashes = [name for name in OUTPUTS if (folder / name).exists()]
     if clashes:

@@ -6,14 +6,14 @@ usable prompt is an error.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rustgate.data.jsonl import InputError
+from rustgate import safejson
+from rustgate.data.jsonl import InputError, leading_id
 from rustgate.eval.suites import SHIPPED_SUITES, SUITES_DIR
 from rustgate.ledger import stable_hash
 from rustgate.records import CRATES, Crate
@@ -39,6 +39,13 @@ class EvalPrompt(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        safejson.check_value(value)
+        return value
+
+    @field_validator("meta")
+    @classmethod
+    def _meta_is_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        safejson.check_value(value, depth=1)
         return value
 
 
@@ -97,9 +104,9 @@ def load_suite(name_or_path: str | Path) -> Suite:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(InputError(str(path), number, None, f"invalid JSON: {exc.msg} (column {exc.colno})"))
+            row = safejson.loads(line)
+        except safejson.UnsafeJSON as exc:
+            errors.append(InputError(str(path), number, leading_id(line.encode()), str(exc)))
             continue
         rid = str(row.get("id")) if isinstance(row, dict) and row.get("id") is not None else None
         try:
