@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -84,6 +85,32 @@ def stable_hash(*parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# How long a write waits for another process's lock before it is an error (seconds).
+LOCK_WAIT_S = float(os.environ.get("RUSTGATE_LEDGER_LOCK_WAIT_S", "30"))
+
+
+class LedgerError(RuntimeError):
+    """The ledger file cannot be used; the message names the file, what is wrong and what to do."""
+
+
+def ledger_problem(path: Path, exc: BaseException) -> str:
+    """One line for a SQLite failure of the ledger at ``path``: a verdict is never made up from it."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        what = (f"is locked by another process (waited {LOCK_WAIT_S:g} s)",
+                "wait for that run to finish, or pass --ledger with another path")  # fmt: skip
+    elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered or "permission" in lowered:
+        what = ("cannot be opened for writing",
+                "check the permissions of the file and its folder, or pass --ledger with another path")  # fmt: skip
+    elif "disk is full" in lowered or "disk i/o" in lowered:
+        what = ("cannot be written (the disk is full or failing)", "free space, or pass --ledger on another disk")
+    else:  # not a database, malformed, truncated
+        what = ("is not a readable rustgate ledger (corrupt, truncated or another kind of file)",
+                "move it aside (a cache: its verdicts are recomputed), or pass --ledger with another path")  # fmt: skip
+    return f"ledger {path} {what[0]} [SQLite: {text}]: {what[1]}"
+
+
 class Ledger:
     """A thread-safe handle on one ledger file (``:memory:`` works for throwaway runs)."""
 
@@ -92,16 +119,24 @@ class Ledger:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-        for table, columns in _MEMO_COLUMNS.items():
-            found = [row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")]
-            if found and found != columns:  # an older layout of a cache: start it again
-                self._conn.execute(f"DROP TABLE {table}")
-        self._conn.executescript(_MEMO_SCHEMA)
-        self._conn.commit()
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise LedgerError(ledger_problem(self.path, exc)) from None
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            for table, columns in _MEMO_COLUMNS.items():
+                found = [row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")]
+                if found and found != columns:  # an older layout of a cache: start it again
+                    self._conn.execute(f"DROP TABLE {table}")
+            self._conn.executescript(_MEMO_SCHEMA)
+            self._conn.execute("SELECT count(*) FROM (SELECT key FROM gate_results LIMIT 1)").fetchone()
+            self._conn.commit()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise LedgerError(ledger_problem(self.path, exc)) from None
 
     def _rows_in(self, query: str, params: list[Any], keys: Sequence[Any]) -> list[Any]:
         """``query`` (its ``IN ({marks})`` filled) over ``keys``, 500 at a time: SQLite caps the

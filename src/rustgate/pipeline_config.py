@@ -15,6 +15,8 @@ from rustgate.ledger import Ledger
 from rustgate.llm.client import LLMClient
 from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.settings import ClientSettings
+from rustgate.overlap import refuse_overlap
+from rustgate.paths import default_ledger_path
 from rustgate.records import Crate, Record
 from rustgate.validation import read_toml, validate_as
 
@@ -129,7 +131,13 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
     def resolve(p: str) -> Path:
         return (base / p) if not Path(p).is_absolute() else Path(p)
 
-    ledger = Ledger(resolve(config.ledger)) if config.ledger else Ledger()
+    topics = [resolve(t) for t in config.generate.topics.values()] if config.generate is not None else []
+    ledger_path = resolve(config.ledger) if config.ledger else default_ledger_path()
+    refuse_overlap(  # before the ledger opens: nothing is written when an output is an input
+        {"output": resolve(config.output), "ledger": ledger_path},
+        [path, *([resolve(config.input)] if config.input else []), *topics],
+    )
+    ledger = Ledger(ledger_path)
     accounting = Accounting(max_usd=config.max_usd)
     prices = PriceTable(config.prices)
     clients: dict[str, LLMClient] = {}

@@ -56,9 +56,18 @@ def run(args: argparse.Namespace) -> int:
     from rustgate.data.config import ConfigError, load_config
     from rustgate.data.output_dir import OutputRefused
     from rustgate.data.writer import write_dataset
+    from rustgate.overlap import refuse_overlap
+    from rustgate.paths import default_ledger_path
 
     try:
         config = load_config(args.config)
+        refuse_overlap(
+            {
+                "the output folder": Path(args.output) if args.output else config.output,
+                "the ledger": (config.ledger or default_ledger_path()) if config.gate_missing else None,
+            },
+            [args.config, *config.inputs, *config.replay, *config.decontam.eval_prompts],
+        )  # an output folder that holds an input: refused by ``place_folder`` (or, with --force, merged around it)
         result = assemble(config, regate_with_ledger(config.ledger) if config.gate_missing else None)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"rustgate build: {exc}", file=sys.stderr)

@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -27,6 +26,8 @@ from rustgate.display import one_line
 from rustgate.executors import ExecutorError
 from rustgate.gates.base import StageContext
 from rustgate.ledger import Ledger
+from rustgate.overlap import WritesOverInput, refuse_overlap
+from rustgate.paths import default_ledger_path
 from rustgate.records import GateResult, Record
 from rustgate.stats import Tally, crate_of
 
@@ -59,8 +60,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rustgate check: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    if args.output and any(Path(args.output).resolve() == Path(p).resolve() for p in args.paths):
-        print(f"rustgate check: --output {args.output} is an input: write the gated records elsewhere", file=sys.stderr)
+    ledger_path = None if args.no_cache else (args.ledger or default_ledger_path())
+    try:
+        outputs = {"--output": args.output, "--report-json": args.report_json, "--ledger": ledger_path}
+        refuse_overlap(outputs, args.paths)
+    except WritesOverInput as exc:
+        print(f"rustgate check: {exc}", file=sys.stderr)
         return EXIT_INPUT
     try:
         total = sum(_count_lines(path) for path in args.paths)

@@ -32,7 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from rustgate.data.formats import write_records
     from rustgate.data.importers import import_stream
     from rustgate.data.jsonl import InputError
+    from rustgate.overlap import WritesOverInput, refuse_overlap
 
+    try:
+        refuse_overlap({"OUT": args.output}, [args.source], folders=["OUT"])
+    except WritesOverInput as exc:
+        print(f"rustgate import: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     errors: list[InputError] = []
     try:  # streamed: converted rows are written as they come, and nothing is written on a failure
         records = import_stream(args.source, errors, shape=args.shape, prefix=args.prefix)

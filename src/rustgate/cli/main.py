@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -41,8 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    from rustgate.ledger import LedgerError
+
     try:
         return int(args.func(args))
+    except LedgerError as exc:  # a broken ledger is one line, never a traceback nor a verdict
+        print(f"rustgate {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as exc:  # the ledger failed during the run (it is rustgate's only database)
+        print(f"rustgate {args.command}: the ledger failed: {exc}; nothing was recorded as a verdict", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

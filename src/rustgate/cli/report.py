@@ -18,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rustgate.data.output_dir import OutputRefused
     from rustgate.data.report import gather, load_funnel, summary_markdown, write_report
+    from rustgate.overlap import refuse_overlap
 
     try:
+        if not args.markdown_only:
+            refuse_overlap({"-o": args.out}, args.paths, folders=["-o"])
         stats, errors = gather(args.paths)
     except (OSError, ValueError) as exc:
         print(f"rustgate report: {exc}", file=sys.stderr)
@@ -33,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         page = write_report(stats, Path(args.out), funnel)
+    except OutputRefused as exc:
+        print(f"rustgate report: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     except ImportError:
         print(
             "rustgate report: charts need matplotlib: pip install 'rustgate[report]' (or use --markdown-only)",

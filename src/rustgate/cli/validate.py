@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from rustgate.cli.gate_args import compile_settings
     from rustgate.executors import ExecutorError
     from rustgate.hook import validate
-    from rustgate.ledger import Ledger
+    from rustgate.ledger import Ledger, LedgerError
 
     if not args.paths:
         return EXIT_OK
@@ -64,15 +65,26 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from rustgate.overlap import WritesOverInput, refuse_overlap
+    from rustgate.paths import default_ledger_path
+
+    try:
+        refuse_overlap({"--ledger": args.ledger or default_ledger_path()}, args.paths)
+    except WritesOverInput as exc:
+        print(f"rustgate validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     started = time.monotonic()
-    with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
-        try:
+    try:
+        with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
             outcome = validate(
                 args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
             )
-        except ExecutorError as exc:
-            print(f"rustgate validate: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+    except (ExecutorError, LedgerError) as exc:
+        print(f"rustgate validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except sqlite3.Error as exc:
+        print(f"rustgate validate: the ledger failed: {exc}; nothing was recorded as a verdict", file=sys.stderr)
+        return EXIT_USAGE
     for finding in outcome.findings:
         print(finding)
     for note in outcome.notes:

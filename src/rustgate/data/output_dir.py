@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rustgate.atomic import make_staging_dir
+from rustgate.overlap import same_file
 
 
 class OutputRefused(RuntimeError):
@@ -55,7 +56,7 @@ def place_folder(
     """
     target = target.absolute()
     inputs = [Path(p) for p in inputs]
-    if any(p.resolve() == target.resolve() for p in inputs):
+    if any(same_file(p, target) for p in inputs):
         raise OutputRefused(f"output {target} is an input: choose another output folder")
     held = [p for p in inputs if _inside(p, target)]
     if held and not force:
@@ -87,7 +88,7 @@ def place_folder(
         written = sorted(p.name for p in staging.iterdir())
         if mode == "merge":
             overwritten = [target / n for n in written if (target / n).exists()]
-            hit = [p for p in overwritten if any(p.resolve() == i.resolve() for i in inputs)]
+            hit = [p for p in overwritten if any(same_file(p, i) for i in inputs)]
             if hit:
                 raise OutputRefused(f"writing {hit[0]} would overwrite an input: choose another output folder")
             for name in written:

@@ -21,6 +21,7 @@ from rustgate.atomic import atomic_open, atomic_write_text
 from rustgate.data.formats import iter_records
 from rustgate.data.jsonl import InputError, refuse_repeats
 from rustgate.data.manifest import load_manifest, manifest_header
+from rustgate.data.output_dir import OutputRefused
 from rustgate.records import Record
 from rustgate.stats import Tally, crate_of
 
@@ -246,9 +247,18 @@ def draw_charts(stats: ReportStats, out: Path, funnel: list[tuple[str, int]] | N
     return charts
 
 
+REPORT_MARKER = ".rustgate-report"
+
+
 def write_report(stats: ReportStats, out: Path, funnel: list[tuple[str, int]] | None = None) -> Path:
-    """``out/index.html`` with the charts beside it, and ``out/summary.md``."""
+    """``out/index.html`` with the charts beside it, and ``out/summary.md``.
+
+    An existing ``out`` is written into only when it is empty or an earlier report (its marker
+    file): a user's own ``index.html`` is never replaced."""
+    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_MARKER).is_file():
+        raise OutputRefused(f"{out} is not an earlier rustgate report (no {REPORT_MARKER}): choose another -o folder")
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / REPORT_MARKER, "written by rustgate report; the files beside it are regenerated\n")
     charts = draw_charts(stats, out, funnel)
     summary = summary_markdown(stats, funnel)
     atomic_write_text(out / "summary.md", summary + "\n")

@@ -37,6 +37,8 @@ from rustgate.gates.judge import JudgeGate
 from rustgate.ledger import Ledger
 from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.errors import BudgetExceeded
+from rustgate.overlap import WritesOverInput, refuse_overlap
+from rustgate.paths import default_ledger_path
 from rustgate.records import GateResult, Message, Record
 
 OUTPUTS = ("answers.jsonl", "leaderboard.json", "leaderboard.md", "leaderboard.html")
@@ -67,6 +69,15 @@ def evaluate(config: EvalConfig, *, ledger: Ledger | None = None, progress: bool
 async def aevaluate(config: EvalConfig, *, ledger: Ledger | None = None, progress: bool = True) -> EvalResult:
     suite = load_suite(config.suite).limited(config.limit)
     check_output(config.output)
+    inputs = [suite.source, *(Path(p) for m in config.models for p in (m.path, m.adapter) if p)]
+    try:
+        refuse_overlap(
+            {"the output folder": config.output, "the ledger": config.ledger or default_ledger_path()},
+            inputs,
+            folders=["the output folder"],
+        )
+    except WritesOverInput as exc:
+        raise EvalConfigError(str(exc)) from None
     own_ledger = ledger is None
     if ledger is None:
         ledger = Ledger(config.ledger) if config.ledger else Ledger()
