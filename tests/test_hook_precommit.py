@@ -147,3 +147,26 @@ def test_try_repo_installs_the_published_hook_and_blocks_a_bad_record(warm_cache
     assert done.returncode == 1, output
     assert "data.jsonl:2: rust-bad: fail:" in output and "E0308" in output
     assert "rust-ok:" not in output, "a passing record is not a finding"
+
+
+@pytest.mark.cargo
+def test_a_dataset_symlinked_out_of_the_repository_is_refused_unread(
+    dataset_repo: tuple[Path, dict[str, str], Path], tmp_path: Path
+) -> None:
+    """A change that adds ``data/x.jsonl -> /somewhere/else`` cannot make the hook read and echo that
+    file; the twin, a symlink to a file inside the repository, is validated as usual."""
+    repo, env, _ = dataset_repo
+    outside = tmp_path / "elsewhere.jsonl"
+    write_rows(outside, [row("SECRET-CANARY-7", bad_code(7))])
+    (repo / "data").mkdir()
+    (repo / "data" / "leak.jsonl").symlink_to(outside)
+    blocked = commit(repo, env, "add a symlink out")
+    printed = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0
+    assert "data/leak.jsonl:0: -: refused: resolves outside the repository" in printed
+    assert "SECRET-CANARY" not in printed and "E0308" not in printed
+    (repo / "data" / "leak.jsonl").unlink()
+    write_rows(repo / "data" / "real.jsonl", [row("inside-1", distinct_code(9301))])
+    (repo / "data" / "alias.jsonl").symlink_to("real.jsonl")
+    done = commit(repo, env, "a symlink inside")
+    assert done.returncode == 0, done.stdout + done.stderr

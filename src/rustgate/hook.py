@@ -13,6 +13,7 @@ memory does not grow with their size.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,6 +220,30 @@ class _Validation:
         self.outcome.findings.sort(key=lambda f: (f.file, f.line))
 
 
+OUTSIDE = "resolves outside the repository (a symlink?): not read; commit the dataset file itself"
+
+
+def repository_root(start: Path) -> Path | None:
+    """The git work tree holding ``start`` (where ``.git`` is, a folder or a worktree's file), else None."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _leaves(path: Path, root: Path) -> bool:
+    """A path named inside the repository that resolves outside it. A path the user names outside
+    the repository (``rustgate validate /data/x.jsonl``) is their choice, and read."""
+    named = Path(os.path.normpath(path.absolute()))
+    if not named.is_relative_to(root):
+        return False
+    try:
+        return not path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return True
+
+
 def schema_findings(paths: Sequence[str | Path]) -> tuple[list[LoadedRecord], list[Finding]]:
     """Rows that read as records, plus every schema problem (per file and across files)."""
     outcome = Outcome()
@@ -236,8 +261,13 @@ def validate(
     compile_settings: CompileSettings | None = None,
     judge: JudgeSettings | None = None,
     judge_base_url: str | None = None,
+    root: Path | None = None,
 ) -> Outcome:
     """Schema, then the compile gate, then (with ``judge`` and its key) the judge on what compiled.
+
+    With ``root`` (the repository, see ``repository_root``), a path that resolves outside it
+    (a symlink to a file elsewhere on the machine) is refused unread: a change cannot make the
+    hook read, and echo, a file that is not in the repository.
 
     Lines unchanged since the last run under the same context (see ``rustgate.memo``) are not
     parsed again: their outcome comes from the ledger.
@@ -253,8 +283,15 @@ def validate(
         memo = LineMemo(ledger, stable_hash("hook/2", context, judge_gate.identity() if judge_gate else None))
     run = _Validation(outcome, memo, gate)
     run.judging = judge_gate is not None
+    seen: set[Path] = set()
     for path in paths:
-        run.read(path)
+        if root is not None and _leaves(Path(path), root):  # a symlink out of the repository: not read
+            outcome.findings.append(Finding(str(path), 0, "-", "refused", OUTSIDE))
+            continue
+        real = Path(path).resolve()
+        if real not in seen:  # a symlink to a file also named: one file, read once
+            seen.add(real)
+            run.read(path)
     run.compile()
     if judge_gate is not None:
         run.judge(judge_gate)

@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rustgate.cli.gate_args import compile_settings
     from rustgate.executors import ExecutorError
-    from rustgate.hook import validate
+    from rustgate.hook import repository_root, validate
     from rustgate.ledger import Ledger, LedgerError
 
     if not args.paths:
@@ -77,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
             outcome = validate(
-                args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url
-            )
+                args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url,
+                root=repository_root(Path.cwd()),
+            )  # fmt: skip
     except (ExecutorError, LedgerError) as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
