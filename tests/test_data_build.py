@@ -37,7 +37,7 @@ def make_inputs(root: Path) -> Path:
     write_records(root / "replay.jsonl", replay)
     write_rows(root / "eval.jsonl", [{"prompt": EVAL}])
     (root / "build.toml").write_text(
-        "[build]\n"
+        "[build]\ntrust_row_verdicts = true\n"  # verdicts checked: test_forged_verdicts.py
         'inputs = ["gated.jsonl"]\nreplay = ["replay.jsonl"]\noutput = "out"\n'
         'required_gates = ["compile", "judge"]\nseed = 7\n'
         "[build.sizing]\ncounts = { axum = 10, leptos = 8, rig = 8 }\nreplay_share = 0.25\n"
@@ -121,7 +121,7 @@ def test_a_large_replay_pool_is_presampled_before_dedupe(tmp_path: Path) -> None
     write_records(tmp_path / "main.jsonl", [gated(f"axum-{i}", distinct_code(i), crate="axum") for i in range(30)])
     write_records(tmp_path / "replay.jsonl", [gated(f"r-{i:04d}", distinct_code(10_000 + i)) for i in range(600)])
     (tmp_path / "b.toml").write_text(
-        '[build]\ninputs = ["main.jsonl"]\nreplay = ["replay.jsonl"]\n'
+        '[build]\ntrust_row_verdicts = true\ninputs = ["main.jsonl"]\nreplay = ["replay.jsonl"]\n'
         "[build.sizing]\ncounts = { axum = 30 }\nreplay_share = 0.25\n"
     )
     result = assemble(load_config(tmp_path / "b.toml"))

@@ -22,7 +22,10 @@ from rustgate.records import Record
 
 
 def _config(root: Path, inputs: str = '"main.jsonl"', extra: str = "") -> Path:
-    (root / "b.toml").write_text(f'[build]\ninputs = [{inputs}]\noutput = "out"\n{extra}[build.split]\ntest = 2\n')
+    (root / "b.toml").write_text(
+        "[build]\ntrust_row_verdicts = true\n"  # verdicts are checked in test_forged_verdicts.py
+        f'inputs = [{inputs}]\noutput = "out"\n{extra}[build.split]\ntest = 2\n'
+    )
     return root / "b.toml"
 
 

@@ -19,7 +19,10 @@ from rustgate.records import Record
 
 def config(root: Path, *, output: str = "out", inputs: str = '["gated.jsonl"]', extra: str = "") -> Path:
     path = root / "build.toml"
-    path.write_text(f'[build]\ninputs = {inputs}\noutput = "{output}"\nseed = 1\n{extra}[build.split]\ntest = 0.25\n')
+    path.write_text(
+        "[build]\ntrust_row_verdicts = true\n"  # verdicts are checked in test_forged_verdicts.py
+        f'inputs = {inputs}\noutput = "{output}"\nseed = 1\n{extra}[build.split]\ntest = 0.25\n'
+    )
     return path
 
 

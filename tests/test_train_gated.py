@@ -293,7 +293,7 @@ def test_replay_records_are_held_to_the_replay_gates(tmp_path: Path) -> None:
     replay = [gated(f"r-{i}", distinct_code(100 + i)).model_copy(update={"gates": {}}) for i in range(2)]
     write_records(tmp_path / "replay.jsonl", replay)
     (tmp_path / "b.toml").write_text(
-        '[build]\ninputs = ["main.jsonl"]\nreplay = ["replay.jsonl"]\noutput = "ds"\n'
+        '[build]\ntrust_row_verdicts = true\ninputs = ["main.jsonl"]\nreplay = ["replay.jsonl"]\noutput = "ds"\n'
         "[build.sizing]\nreplay_share = 0.25\n[build.dedupe]\nnear = false\n[build.split]\ntest = 1\n"
     )
     assert rustgate_main(["build", str(tmp_path / "b.toml")]) == 0

@@ -28,19 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def regate_with_ledger(ledger_path: Path | None) -> Callable[[list[Record], list[str]], list[Record]]:
-    """The ``regate`` step of ``assemble``: the compile gate, through the ledger, on records whose
-    compile verdict is missing or no longer matches their content."""
+    """The ``regate`` step of ``assemble``: the compile gate, through the ledger, on the records
+    ``assemble`` hands it (verdicts missing, stale, or claimed by the row and so to be verified).
+    What the ledger holds costs no compile."""
 
     def regate(records: list[Record], gates: list[str]) -> list[Record]:
-        if "compile" not in gates:
+        if "compile" not in gates or not records:
             return records
-        todo = [i for i, r in enumerate(records) if "compile" not in r.gates or "compile" in r.stale_gates()]
-        if not todo:
-            return records
+        todo = list(range(len(records)))
         from rustgate.gates.compile import CompileGate
         from rustgate.ledger import Ledger
 
-        print(f"rustgate build: compile-checking {len(todo)} record(s) without a current verdict", file=sys.stderr)
+        print(f"rustgate build: compile verdicts of {len(todo)} record(s), through the ledger", file=sys.stderr)
         with Ledger(ledger_path) as ledger:
             results = CompileGate(ledger=ledger).check([records[i] for i in todo])
         out = list(records)
@@ -64,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
         refuse_overlap(
             {
                 "the output folder": Path(args.output) if args.output else config.output,
-                "the ledger": (config.ledger or default_ledger_path()) if config.gate_missing else None,
+                "the ledger": (config.ledger or default_ledger_path())
+                if config.gate_missing or not config.trust_row_verdicts else None,
             },
             [args.config, *config.inputs, *config.replay, *config.decontam.eval_prompts],
         )  # an output folder that holds an input: refused by ``place_folder`` (or, with --force, merged around it)
-        result = assemble(config, regate_with_ledger(config.ledger) if config.gate_missing else None)
+        verifying = config.gate_missing or not config.trust_row_verdicts
+        result = assemble(config, regate_with_ledger(config.ledger) if verifying else None)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"rustgate build: {exc}", file=sys.stderr)
         return EXIT_CONFIG

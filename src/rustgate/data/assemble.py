@@ -69,8 +69,26 @@ def _gates_for(entry: Entry, config: BuildConfig) -> list[str]:
     return config.replay_required_gates if entry.replay else config.required_gates
 
 
+VERIFIED = ("compile",)  # gates whose verdict build re-derives from the content (the rest need an LLM)
+
+
 def _regate_gates(replay: bool, config: BuildConfig) -> list[str]:
-    return [g for g in config.gate_missing if not replay or g in config.replay_required_gates]
+    wanted = config.replay_required_gates if replay else config.required_gates
+    gates: list[str] = [g for g in config.gate_missing if not replay or g in config.replay_required_gates]
+    if not config.trust_row_verdicts:
+        gates += [g for g in VERIFIED if g in wanted and g not in gates]
+    return gates
+
+
+def _forged(before: Record, after: Record, gates: list[str], current: str) -> str | None:
+    """How a row's own verdict for its current content disagrees with the one the gate gave."""
+    for gate in gates:
+        claimed, given = before.gates.get(gate), after.gates.get(gate)
+        if claimed is None or given is None or claimed.content_hash != current or given.verdict == "error":
+            continue  # no claim, a claim about other content (stale), or nothing to compare it with
+        if claimed.verdict != given.verdict:
+            return f"forged: the row says {gate}={claimed.verdict}, the {gate} gate says {given.verdict}"
+    return None
 
 
 def _settle(entry: Entry, record: Record, current: str, config: BuildConfig, tallies: dict[str, Tally]) -> None:
@@ -101,8 +119,10 @@ def _scan(inputs: Inputs, config: BuildConfig, tallies: dict[str, Tally], regati
         crate = sys.intern(record.crate) if record.crate else None  # one string per crate, not per record
         entry = Entry(record.id, crate, source, parsed.line, offset, bytes.fromhex(current), row, replay)
         scan.entries.append(entry)
-        gated = [record.gates.get(g) for g in _regate_gates(replay, config)]
-        if regating and any(r is None or r.content_hash != current for r in gated):
+        gates = _regate_gates(replay, config)
+        gated = [record.gates.get(g) for g in gates]
+        missing = any(r is None or r.content_hash != current for r in gated)
+        if regating and (missing or (gates and not config.trust_row_verdicts)):
             entry.regate = True  # settled once the build has given it a verdict
         else:
             _settle(entry, record, current, config, tallies)
@@ -118,6 +138,8 @@ def _regate(plan: BuildPlan, config: BuildConfig, regate: Regate, todo: list[Ent
             after = regate([record for _, record in pairs], gates)
             for (entry, before), record in zip(pairs, after, strict=True):
                 _settle(entry, record, entry.digest.hex(), config, plan.tallies)
+                if (forged := _forged(before, record, gates, entry.digest.hex())) is not None:
+                    entry.why = forged
                 given = [r for g, r in record.gates.items() if r is not before.gates.get(g)]
                 if entry.why is None and given:
                     plan.regated[entry.id] = [r.model_dump_json() for r in given]
@@ -175,6 +197,11 @@ def _dedupe_and_decontaminate(plan: BuildPlan, config: BuildConfig, candidates: 
 def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildPlan:
     """Read, gate-filter, dedupe, decontaminate, size and split; ``regate(records, gates)`` first
     gives records whose verdicts are missing or stale a fresh one (the caller owns the gates)."""
+    if regate is None and not config.trust_row_verdicts and any(_regate_gates(r, config) for r in (False, True)):
+        raise ValueError(
+            "rows' compile verdicts are claims to verify: give assemble a regate (the compile gate), "
+            "or set trust_row_verdicts = true for inputs you gated yourself"
+        )
     inputs = Inputs(config.inputs, config.replay)
     plan = BuildPlan(inputs, [], [], tallies={g: Tally(g) for g in config.required_gates})
     scan = _scan(inputs, config, plan.tallies, regate is not None)
@@ -186,10 +213,14 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildPlan:
     main = [e for e in scan.entries if not e.replay]
     plan.funnel = [("inputs", len(main))]
     plan.funnel += [(f"{g} pass", sum(e.lead > k for e in main)) for k, g in enumerate(config.required_gates)]
-    plan.drops += [Drop(e.id, "gates", f"required gates: {e.why}") for e in main if e.why is not None]
+    plan.drops += [Drop(e.id, "forged" if e.why.startswith("forged") else "gates",
+                        e.why if e.why.startswith("forged") else f"required gates: {e.why}")
+                   for e in main if e.why is not None]  # fmt: skip
     main = [e for e in main if e.why is None]
     replay = [e for e in scan.entries if e.replay]
-    plan.drops += [Drop(e.id, "gates", f"replay gates: {e.why}") for e in replay if e.why is not None]
+    plan.drops += [Drop(e.id, "forged" if e.why.startswith("forged") else "gates",
+                        e.why if e.why.startswith("forged") else f"replay gates: {e.why}")
+                   for e in replay if e.why is not None]  # fmt: skip
     replay, dropped = _presample_replay([e for e in replay if e.why is None], len(main), config)
     plan.drops += dropped
 

@@ -105,6 +105,10 @@ class BuildConfig(BaseModel):
     # Gates build may run itself on records whose verdict is missing or stale ("compile" only:
     # answers are compiled through the ledger, so unchanged code costs nothing).
     gate_missing: list[Literal["compile"]] = Field(default_factory=list)
+    # A compile verdict written in a row is a claim: build re-derives it through the ledger (no
+    # compile when the ledger has it) and drops a row whose claim disagrees as forged. ``true``
+    # takes rows' verdicts on trust (only for inputs you gated yourself on this machine).
+    trust_row_verdicts: bool = False
     ledger: Path | None = None
     seed: int = 0
     sizing: Sizing = Field(default_factory=Sizing)
