@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rustgate.cargo.extract import CrateSource, Rejection, extract_crate, guess_profile
 from rustgate.cargo.templates import load_profiles
 from rustgate.markdown import code_blocks
-from rustgate.records import Record
+from rustgate.records import Message, Record
 
 PROFILES = load_profiles()
 
@@ -200,7 +202,13 @@ def test_path_headed_files_of_other_languages_join_the_package() -> None:
 
 
 def test_lone_surrogates_and_huge_answers_are_rejected() -> None:
-    assert "lone surrogate" in rejected("```rust\npub fn f() {} // \ud800\n```").reason
+    answer = "```rust\npub fn f() {} // \ud800\n```"
+    with pytest.raises(ValueError, match="lone surrogate"):  # a record cannot hold one (safejson)
+        record(answer)
+    built = record("x")  # the extractor's own guard, for a record built without validation
+    built.messages[-1] = Message.model_construct(role="assistant", content=answer)
+    result = extract_crate(built, PROFILES)
+    assert isinstance(result, Rejection) and "lone surrogate" in result.reason
     big = "```rust\n" + "pub fn f() {}\n" * 60_000 + "```"
     assert rejected(big).reason.startswith("answer too large")
 

@@ -53,6 +53,7 @@ class CrateSource:
     alternatives: dict[str, str] = field(default_factory=dict)  # alternative program root -> "bin"/"lib"
     test_roots: list[str] = field(default_factory=list)  # roots also checked in test mode (``--test``)
     reading: list[dict[str, Any]] = field(default_factory=list)  # how each block was read (not a verdict input)
+    package: dict[str, str] = field(default_factory=dict)  # the answer's [package] strings (for CARGO_PKG_*)
 
     @property
     def kind(self) -> str:
@@ -78,6 +79,7 @@ class CrateSource:
             "library_name": self.library_name,
             "alternatives": sorted(self.alternatives.items()),
             "test_roots": self.test_roots,
+            "package": sorted(self.package.items()),
         }
 
 
@@ -326,6 +328,7 @@ def _extract(
         alternatives=alternatives,
         test_roots=test_roots,
         reading=reading.entries(),
+        package=dict(manifest.package),
     )
 
 

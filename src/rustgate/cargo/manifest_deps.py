@@ -30,6 +30,28 @@ _VERSION = re.compile(r"\s*(\^|~|=|>=|<=|>|<)?\s*v?(\d+)(?:\.(\d+|\*|x))?(?:\.(\
 class Manifest:
     dependencies: list[tuple[str, Any]] = field(default_factory=list)
     package_name: str | None = None
+    package: dict[str, str] = field(default_factory=dict)  # the answer's [package] strings cargo exposes
+
+    def package_env(self, default_name: str) -> dict[str, str]:
+        """The ``CARGO_PKG_*`` variables cargo would set for this package (what ``env!`` reads)."""
+        version = self.package.get("version", "0.1.0")
+        core, _, pre = version.partition("-")
+        parts = (core.split(".") + ["0", "0", "0"])[:3]
+        env = {f"CARGO_PKG_{key}": self.package.get(field_name, "") for key, field_name in _PKG_FIELDS}
+        env.update(
+            CARGO_PKG_NAME=self.package.get("name", default_name),
+            CARGO_PKG_VERSION=version,
+            CARGO_PKG_VERSION_MAJOR=parts[0],
+            CARGO_PKG_VERSION_MINOR=parts[1],
+            CARGO_PKG_VERSION_PATCH=parts[2].partition("+")[0],
+            CARGO_PKG_VERSION_PRE=pre.partition("+")[0],
+        )
+        return env
+
+
+_PKG_FIELDS = (("DESCRIPTION", "description"), ("HOMEPAGE", "homepage"), ("REPOSITORY", "repository"),
+               ("LICENSE", "license"), ("LICENSE_FILE", "license-file"), ("README", "readme"),
+               ("RUST_VERSION", "rust-version"), ("AUTHORS", "authors"))  # fmt: skip
 
 
 def read_manifests(blocks: list[CodeBlock]) -> Manifest | Rejection:
@@ -66,6 +88,12 @@ def read_manifests(blocks: list[CodeBlock]) -> Manifest | Rejection:
         package = doc.get("package")
         if isinstance(package, dict) and isinstance(package.get("name"), str):
             found.package_name = package["name"].replace("-", "_")
+        if isinstance(package, dict):
+            for key, value in package.items():
+                if isinstance(value, str) and len(value) <= 1000:
+                    found.package[key] = value
+                elif key == "authors" and isinstance(value, list) and all(isinstance(a, str) for a in value):
+                    found.package[key] = ":".join(value)[:1000]  # cargo joins authors with ':'
     return found
 
 

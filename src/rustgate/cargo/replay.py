@@ -23,6 +23,7 @@ from typing import Any
 from rustgate.cargo.diagnostics import MAX_DIAGNOSTICS, Parsed, errors_first, parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.isolation import LAUNCHER_FAILED, Isolation
+from rustgate.cargo.manifest_deps import Manifest
 from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import PROBE_CRATE, WarmProfile
@@ -215,6 +216,19 @@ class _Target:
     crate_type: str
     crate_name: str
     test: bool = False
+    bin_name: str | None = None  # what cargo calls a binary (CARGO_BIN_NAME), dashes and all
+    integration: bool = False  # a tests/*.rs crate: it sees CARGO_BIN_EXE_<bin> of every binary
+
+
+def package_name(source: CrateSource) -> str:
+    return source.package.get("name") or source.library_name or PROBE_CRATE
+
+
+def _bin_name(source: CrateSource, path: str) -> str:
+    if path == "src/main.rs":
+        return package_name(source)
+    pure = PurePosixPath(path)
+    return pure.parent.name if path.endswith("/main.rs") else pure.stem
 
 
 def _targets(source: CrateSource) -> list[_Target]:
@@ -222,17 +236,39 @@ def _targets(source: CrateSource) -> list[_Target]:
     if source.lib:
         targets.append(_Target(source.lib, "lib", source.library_name or PROBE_CRATE))
     for path in source.bins:
-        stem = PurePosixPath(path).parent.name if path.endswith("/main.rs") and path != "src/main.rs" else None
-        name = stem or (PurePosixPath(path).stem if path != "src/main.rs" else (source.library_name or PROBE_CRATE))
-        targets.append(_Target(path, "bin", _crate_ident(name)))
+        name = _bin_name(source, path)
+        targets.append(_Target(path, "bin", _crate_ident(name), bin_name=name))
     for path, kind in source.alternatives.items():
-        targets.append(_Target(path, kind, _crate_ident(PurePosixPath(path).stem)))
+        name = PurePosixPath(path).stem
+        targets.append(_Target(path, kind, _crate_ident(name), bin_name=name if kind == "bin" else None))
     for path in source.tests:
-        targets.append(_Target(path, "bin", _crate_ident("test_" + PurePosixPath(path).stem), test=True))
+        name = "test_" + PurePosixPath(path).stem
+        targets.append(_Target(path, "bin", _crate_ident(name), test=True, integration=True))
     # Unit tests: each root again in test mode, as ``cargo check --all-targets`` does.
     for path in source.test_roots:
-        targets.append(_Target(path, "bin", _crate_ident(f"{PurePosixPath(path).stem}_unittests"), test=True))
+        unit_bin = _bin_name(source, path) if path in source.bins or path in source.alternatives else None
+        targets.append(
+            _Target(path, "bin", _crate_ident(f"{PurePosixPath(path).stem}_unittests"), test=True, bin_name=unit_bin)
+        )
     return targets
+
+
+def target_env(env: dict[str, str], source: CrateSource, target: _Target, root: Path) -> dict[str, str]:
+    """What cargo sets for this target, from the sample's own package (never the probe's or the
+    host's): ``CARGO_PKG_*``, ``CARGO_CRATE_NAME``, ``CARGO_BIN_NAME`` in a binary, and in an
+    integration test ``CARGO_BIN_EXE_<name>`` for each ``[[bin]]``. No build script runs, so no
+    ``OUT_DIR`` (cargo sets it only for packages with one)."""
+    out = {k: v for k, v in env.items() if not k.startswith(("CARGO_PKG_", "CARGO_BIN_"))}
+    out.update(Manifest(package=source.package).package_env(package_name(source)))
+    out["CARGO_CRATE_NAME"] = target.crate_name
+    if target.bin_name is not None:
+        out["CARGO_BIN_NAME"] = target.bin_name
+    if target.integration:
+        for path in source.bins:
+            if not path.startswith("examples/"):
+                name = _bin_name(source, path)
+                out[f"CARGO_BIN_EXE_{name}"] = str(root / "out" / name)
+    return out
 
 
 def _crate_ident(name: str) -> str:
@@ -281,11 +317,12 @@ def check_replay(
                 externs=externs if target.root_file != source.lib else None,
                 test=target.test,
             )
+            own_env = target_env(env, source, target, root)
             wrapped = isolation.wrap(
-                [str(toolchain.rustc), *argv], cwd=root, env=env, read_only=read_only, writable=[root],
+                [str(toolchain.rustc), *argv], cwd=root, env=own_env, read_only=read_only, writable=[root],
                 scratch=mount_root,
             )  # fmt: skip
-            run = run_limited(wrapped, cwd=root, env=env, limits=_remaining(limits, left))
+            run = run_limited(wrapped, cwd=root, env=own_env, limits=_remaining(limits, left))
             files = dep_info_files(out / f"{target.crate_name}.d")
             escaped = _outside(files, root)
             if escaped:

@@ -43,7 +43,7 @@ class CompileGate(Gate):
     """
 
     name = "compile"
-    version = "3"
+    version = "4"  # 4: each target gets the environment cargo gives it
 
     def __init__(
         self,
