@@ -31,7 +31,7 @@ from rustgate.executors.ray import RayExecutor  # noqa: E402
 pytestmark = pytest.mark.cargo
 
 HOSTILE_IDS = ("read-file-alias", "read-file-include-as-code", "env-macro", "option-env", "only-bin-file",
-               "toml-deps-number", "lone-surrogate")  # fmt: skip
+               "toml-deps-number", "blank-lines")  # fmt: skip
 TASK_TITLE = "ray::rustgate_compile_batch"
 SCRATCH = re.compile(r"\S*rustgate-\w+/crate/out/\S*long-type-\d+\.txt")
 
