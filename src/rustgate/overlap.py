@@ -29,7 +29,8 @@ def same_file(a: PathLike, b: PathLike) -> bool:
         return False
 
 
-def _holds(folder: Path, path: Path) -> bool:
+def holds(folder: Path, path: Path) -> bool:
+    """``path`` is ``folder`` or lies under it, once symlinks are followed."""
     try:
         path.resolve().relative_to(folder.resolve())
     except ValueError:
@@ -53,7 +54,7 @@ def refuse_overlap(
         for source in sources:
             if same_file(out, source):
                 raise WritesOverInput(f"{label} {out} is the input {source}: nothing was written; write elsewhere")
-            if label in as_folder and _holds(out, source):
+            if label in as_folder and holds(out, source):
                 raise WritesOverInput(f"{label} {out} holds the input {source}: nothing was written; write elsewhere")
     labels = list(given)
     for i, first in enumerate(labels):

@@ -15,19 +15,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rustgate.atomic import make_staging_dir
-from rustgate.overlap import same_file
+from rustgate.overlap import holds, same_file
 
 
 class OutputRefused(RuntimeError):
     """The output path holds something rustgate must not replace; the message says what and why."""
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def owned_files(folder: Path, marker: str, known: Callable[[Path], set[str]]) -> tuple[bool, list[str]]:
@@ -58,7 +50,7 @@ def place_folder(
     inputs = [Path(p) for p in inputs]
     if any(same_file(p, target) for p in inputs):
         raise OutputRefused(f"output {target} is an input: choose another output folder")
-    held = [p for p in inputs if _inside(p, target)]
+    held = [p for p in inputs if holds(target, p)]
     if held and not force:
         raise OutputRefused(
             f"output {target} holds an input ({held[0]}): nothing was written; choose another output folder"
