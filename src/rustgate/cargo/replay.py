@@ -22,6 +22,7 @@ from typing import Any
 
 from rustgate.cargo.diagnostics import MAX_DIAGNOSTICS, Parsed, errors_first, parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
+from rustgate.cargo.faults import CRASH_SIGNALS, limited_by, machine_fault
 from rustgate.cargo.isolation import LAUNCHER_FAILED, Isolation
 from rustgate.cargo.manifest_deps import Manifest
 from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
@@ -37,7 +38,6 @@ _STD_MODULE_NAMES = (
     "usize vec"
 )
 STD_MODULES = frozenset(_STD_MODULE_NAMES.split())
-_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT, signal.SIGTRAP}
 
 
 @dataclass
@@ -141,10 +141,14 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
         details["diagnostics_truncated"] = parsed.truncated
 
     def out(verdict: Verdict, reason: str | None, shown: list[Diagnostic] | None = None) -> CheckOutcome:
-        return CheckOutcome(verdict, shown if shown is not None else diagnostics, reason, result.duration_s, details)
+        shown = shown if shown is not None else diagnostics
+        limits_used = limited_by(verdict, shown, reason)
+        if limits_used:  # this verdict holds only up to these limits: the cache compares them
+            details["limited_by"] = limits_used
+        return CheckOutcome(verdict, shown, reason, result.duration_s, details)
 
     if result.timed_out:
-        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:g}s)")
+        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)")
     if result.output_overflow:
         if errors:
             return out(
@@ -159,6 +163,12 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
         return out("error", "the sandbox could not start: " + result.stderr.strip()[-400:])
     if result.returncode == 0:
         return out("pass", None)
+    sig = result.signal
+    if sig == signal.SIGALRM:  # the launcher's own wall clock (rustgate's timer did not fire first)
+        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)")
+    fault = machine_fault(diagnostics, result.stderr, sig)
+    if fault is not None:
+        return out("error", fault)
     # A std module used without its ``use std::...`` is the code's own error, never a crate.
     missing = [name for name in parsed.unlinked_crates if name not in declared and name not in STD_MODULES]
     if errors and missing:
@@ -172,10 +182,9 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
     if result.out_of_memory:
         memory = Diagnostic(level="error", code="RG-MEMORY", message="compiler exceeded the memory limit")
         return out("fail", memory.message, [memory, *diagnostics])
-    sig = result.signal
     if sig == signal.SIGXFSZ:
         return out("rejected", f"the compiler's output file exceeded the {limits.max_output_mb} MiB size limit")
-    if sig in _CRASH_SIGNALS:
+    if sig in CRASH_SIGNALS:
         crash = Diagnostic(level="error", code="RG-CRASH", message=f"rustc crashed ({_signal_name(sig)}) on this code")
         return out("fail", crash.message, [crash, *diagnostics])
     tail = "\n".join(result.stderr.strip().splitlines()[-8:])[-800:]
@@ -305,8 +314,9 @@ def check_replay(
         for target in _targets(source):
             left = limits.timeout_s - (time.monotonic() - started)
             if left <= 0:
-                return CheckOutcome("timeout", diagnostics, f"compiler exceeded the time limit ({limits.timeout_s:g}s)",
-                                    time.monotonic() - started)  # fmt: skip
+                reason = f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)"
+                return CheckOutcome("timeout", diagnostics, reason, time.monotonic() - started,
+                                    {"limited_by": ["timeout_s"]})  # fmt: skip
             argv = replay_argv(
                 warm,
                 target.root_file,
@@ -332,6 +342,8 @@ def check_replay(
             read.update(os.path.normpath(f) for f in files)
             outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, set(source.local_names))
             diagnostics += [_relative(d, root) for d in outcome.diagnostics]
+            if outcome.reason and outcome.verdict != "error":  # an error's host path says where to look
+                outcome.reason = _relative_text(outcome.reason, root)
             if outcome.verdict != "pass":
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
@@ -350,15 +362,18 @@ def check_replay(
 def _relative(diagnostic: Diagnostic, root: Path) -> Diagnostic:
     """Paths into the scratch folder made package-relative, and rustgate's random long-type file
     names (deleted with the folder) made plain, so a verdict's text is the same on every run."""
-    prefix = f"{root}/"
     changed = {}
     for key in ("message", "rendered", "file"):
         value = getattr(diagnostic, key)
         if isinstance(value, str):
-            new = _LONG_TYPE.sub("long-type.txt", value.replace(prefix, ""))
+            new = _relative_text(value, root)
             if new != value:
                 changed[key] = new
     return diagnostic.model_copy(update=changed) if changed else diagnostic
+
+
+def _relative_text(text: str, root: Path) -> str:
+    return _LONG_TYPE.sub("long-type.txt", text.replace(f"{root}/", ""))
 
 
 def _remaining(limits: Limits, left: float) -> Limits:

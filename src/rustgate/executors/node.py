@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
+from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
 from rustgate.cargo.replay import CheckOutcome, check_replay
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
@@ -105,7 +106,7 @@ class Node:
                 job.source, state, self.toolchain, self.profiles[job.profile].manifest_text, job.limits, self.isolation
             )
         except OSError as exc:
-            return CheckOutcome("error", reason=f"could not run the compiler{self.where}: {exc}")
+            return CheckOutcome("error", reason=os_failure(exc, f"run the compiler{self.where}"))
 
     def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
         """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises."""
@@ -122,7 +123,7 @@ class Node:
                 self.isolation,
             )  # fmt: skip
         except OSError as exc:
-            return [CheckOutcome("error", reason=f"could not run cargo{self.where}: {exc}")] * len(jobs)
+            return [CheckOutcome("error", reason=os_failure(exc, f"run cargo{self.where}"))] * len(jobs)
 
 
 def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:

@@ -13,12 +13,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
+from rustgate.cargo.faults import limited_by, stale_fault
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
 from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
-from rustgate.executors import CompileJob, Executor, ExecutorName, RunSpec, default_jobs, make_executor
+from rustgate.executors import CompileJob, Executor, ExecutorName, LocalExecutor, RunSpec, default_jobs, make_executor
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.memo import code_fingerprint
@@ -29,8 +30,6 @@ log = logging.getLogger(__name__)
 Method = Literal["replay", "batch"]
 OnResult = Callable[[int, GateResult], None]
 _CHUNK = 16  # answers read (and looked up) before their compiles are handed on
-# Verdicts a larger limit could change: served from the cache only under limits no larger.
-LIMIT_CODES = {"RG-MEMORY"}
 
 
 class CompileGate(Gate):
@@ -129,13 +128,17 @@ class CompileGate(Gate):
         )
 
     def _fresh(self, cached: GateResult) -> bool:
-        """A cached verdict stands unless larger limits now could change it."""
+        """A cached verdict stands unless larger limits now could change it (see ``cargo.faults``),
+        or it is a machine fault an older rustgate stored as the code's."""
+        if stale_fault(cached.diagnostics):
+            return False
         used = cached.details.get("limits") or {}
-        if cached.verdict == "timeout" or any(d.code in LIMIT_CODES for d in cached.diagnostics):
-            return all(float(used.get(k, 0)) >= float(v) for k, v in vars(self.limits).items())
-        if cached.verdict == "rejected" and "size limit" in (cached.reason or ""):
-            return float(used.get("max_output_mb", 0)) >= self.limits.max_output_mb
-        return cached.duration_s <= self.limits.timeout_s
+        now = vars(self.limits)
+        names = set(limited_by(cached.verdict, cached.diagnostics, cached.reason))
+        names.update(n for n in cached.details.get("limited_by") or [] if n in now)
+        if any(float(used.get(name, 0)) < float(now[name]) for name in names):
+            return False
+        return cached.verdict == "timeout" or cached.duration_s <= self.limits.timeout_s
 
     def check(self, records: Sequence[Record], on_result: OnResult | None = None) -> list[GateResult]:
         """One result per record, in order; ``on_result(index, result)`` as each lands."""
@@ -231,7 +234,8 @@ class CompileGate(Gate):
                         self.limits.max_output_mb,
                         self.limits.max_stream_mb,
                     )
-                    yield CompileJob(key, source, profile.name, profile.fingerprint, limits)
+                    issued[key] = CompileJob(key, source, profile.name, profile.fingerprint, limits)
+                    yield issued[key]
 
         spec = RunSpec(
             toolchain_key=toolchain.key,
@@ -242,10 +246,39 @@ class CompileGate(Gate):
             warm_missing=self.warm_missing,
             cache_root=str(self.cache_root) if self.cache_root is not None else None,
         )
+        issued: dict[str, CompileJob] = {}
+        suspects: list[str] = []  # timeouts while other compiles competed for the cores
         for key, outcome in self.executor.run(jobs(), spec):
             if key in pending and key not in finished:
-                finish(key, outcome)
+                if outcome.verdict == "timeout" and self._competed():
+                    suspects.append(key)
+                else:
+                    finish(key, outcome)
+        for key, outcome in self._confirm_alone([issued[k] for k in suspects], spec):
+            finish(key, outcome)
         return [r if r is not None else self.error("no result") for r in results]
+
+    def _competed(self) -> bool:
+        """Whether a compile of this check may have shared the machine with others of it."""
+        return not (isinstance(self.executor, LocalExecutor) and self.executor.jobs == 1)
+
+    def _confirm_alone(self, suspects: list[CompileJob], spec: RunSpec) -> Iterator[tuple[str, CheckOutcome]]:
+        """Each timeout under load compiled again with nothing else of ours running, so a load
+        spike never becomes a stored verdict. Past a budget of confirmation time the rest are
+        ``error`` (not stored: the next run confirms them)."""
+        budget = max(4 * self.limits.timeout_s, 120.0)
+        began = time.monotonic()
+        for job in suspects:
+            if time.monotonic() - began > budget:
+                reason = (
+                    f"timed out ({self.limits.timeout_s:g}s) while other compiles competed, and this run's "
+                    f"time to confirm timeouts alone ({budget:g}s) is spent: run again to confirm it"
+                )
+                yield job.key, CheckOutcome("error", reason=reason)
+                continue
+            for key, outcome in self.executor.run(iter([job]), spec):
+                outcome.details.update(first_try="timeout", confirmed_alone=True)
+                yield key, outcome
 
     def _recall(
         self,
