@@ -8,7 +8,11 @@
 // starts exits 125 with a line starting "rustgate-isolate:" (an infrastructure error for rustgate).
 //
 // usage: rustgate-isolate --root DIR [--ro PATH]... [--rw PATH]... [--symlink TARGET LINK]...
-//                         [--tmp-mb N] --chdir DIR -- COMMAND [ARG]...
+//                         [--tmp-mb N] [--timeout-s N] --chdir DIR -- COMMAND [ARG]...
+//
+// Nothing outlives it: the launcher dies with the process that started it (parent-death signal),
+// and after --timeout-s seconds of its own clock (SIGALRM); the sandbox's init dies with the
+// launcher, and with the init the kernel kills every process of the pid namespace.
 
 use std::ffi::{CString, OsStr};
 use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
@@ -30,6 +34,8 @@ extern "C" {
     fn kill(pid: c_int, sig: c_int) -> c_int;
     fn getpid() -> c_int;
     fn signal(sig: c_int, handler: usize) -> usize;
+    fn getppid() -> c_int;
+    fn alarm(seconds: u32) -> u32;
 }
 
 const CLONE_NEWNS: c_int = 0x0002_0000;
@@ -121,6 +127,7 @@ struct Spec {
     writable: Vec<PathBuf>,
     symlinks: Vec<(PathBuf, PathBuf)>,
     tmp_mb: u64,
+    timeout_s: u32,
     chdir: PathBuf,
     command: Vec<std::ffi::OsString>,
 }
@@ -133,6 +140,7 @@ fn parse() -> Spec {
         writable: Vec::new(),
         symlinks: Vec::new(),
         tmp_mb: 64,
+        timeout_s: 0,
         chdir: PathBuf::from("/"),
         command: Vec::new(),
     };
@@ -151,6 +159,11 @@ fn parse() -> Spec {
             "--tmp-mb" => {
                 let value = next("--tmp-mb", &mut args);
                 spec.tmp_mb = value.to_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("bad --tmp-mb"));
+            }
+            "--timeout-s" => {
+                let value = next("--timeout-s", &mut args);
+                spec.timeout_s =
+                    value.to_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("bad --timeout-s"));
             }
             "--chdir" => spec.chdir = PathBuf::from(next("--chdir", &mut args)),
             "--" => {
@@ -248,6 +261,14 @@ fn build_root(spec: &Spec) {
 }
 
 fn main() {
+    // Die with whoever started us (kill -9 of rustgate included); if it is already gone, stop.
+    let parent = unsafe { getppid() };
+    if unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL as c_ulong, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) } != 0 {
+        die("prctl(PDEATHSIG)");
+    }
+    if unsafe { getppid() } != parent {
+        usage("the process that started the sandbox is gone");
+    }
     let spec = parse();
     let (uid, gid) = unsafe { (getuid(), getgid()) };
     let flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -260,6 +281,9 @@ fn main() {
         die("fork");
     }
     if child > 0 {
+        if spec.timeout_s > 0 {
+            unsafe { alarm(spec.timeout_s) }; // SIGALRM ends this process, and the init with it
+        }
         relay(child);
     }
     // The sandbox's init: dies with its parent, builds the root, becomes the command.

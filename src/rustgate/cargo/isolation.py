@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
+import math
 import os
 import subprocess
 import tempfile
@@ -66,17 +67,21 @@ class Isolation:
         read_only: Iterable[Path],
         writable: Iterable[Path],
         scratch: Path,
+        wall_s: float | None = None,
     ) -> list[str]:
         """``argv`` run inside this backend, seeing only ``read_only``, ``writable`` and the system.
 
-        ``scratch`` is an empty folder the namespaces backend mounts its new root on.
+        ``scratch`` is an empty folder the namespaces backend mounts its new root on. ``wall_s``:
+        the sandbox's own wall clock, which holds even when rustgate itself was killed (the
+        launcher's alarm; ``timeout`` around bubblewrap). Both also die with their parent.
         """
+        clock = [] if wall_s is None else _wall_clock(wall_s)
         if self.backend == "none":
-            return list(argv)
+            return [*clock, *argv]
         assert self.program is not None
         read_only, writable = list(read_only), list(writable)
         if self.backend == "bwrap":
-            args = [self.program, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+            args = [*clock, self.program, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
             args += ["--clearenv", *_system_view("bwrap")]
             args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_MB * 1024 * 1024), "--tmpfs", "/tmp"]
             for path in read_only:
@@ -87,11 +92,19 @@ class Isolation:
                 args += ["--setenv", key, value]
             return [*args, "--chdir", str(cwd), "--", *argv]
         args = [self.program, "--root", str(scratch), "--tmp-mb", str(TMP_MB), *_system_view("namespaces")]
+        if wall_s is not None:
+            args += ["--timeout-s", str(max(1, math.ceil(wall_s)))]
         for path in read_only:
             args += ["--ro", str(path)]
         for path in writable:
             args += ["--rw", str(path)]
         return [*args, "--chdir", str(cwd), "--", *argv]
+
+
+def _wall_clock(wall_s: float) -> list[str]:
+    """coreutils ``timeout``, for backends without a clock of their own ([] where it is missing)."""
+    program = which("timeout")
+    return [program, "-s", "KILL", str(max(1, math.ceil(wall_s)))] if program else []
 
 
 def _system_view(backend: Backend) -> list[str]:
