@@ -217,3 +217,44 @@ def test_the_twin_a_real_timeout_is_confirmed_stored_and_rechecked_when_the_limi
     assert check(ledger_path, rows, jobs=2, timeout_s=1.5)[0].cached  # stored, and served at the same limit
     longer = check(ledger_path, rows, jobs=2, timeout_s=2.5)
     assert not longer[0].cached and longer[0].verdict == "timeout"
+
+
+HASHMAP_LIB = "use std::collections::HashMap;\npub fn f() -> HashMap<u8, u8> { HashMap::new() }"
+
+
+def test_metadata_the_memory_limit_cannot_map_is_a_machine_fault(warm_cache: Path, ledger_path: Path) -> None:
+    """Under a few hundred MB of address space rustc cannot map the sysroot's metadata (E0786,
+    "only metadata stub found", then E0463 for `std`): correct code must not be stored as failing."""
+    for memory_mb in (350, 400):
+        result = check(ledger_path, [record(f"starved-{memory_mb}", HASHMAP_LIB)], memory_mb=memory_mb)[0]
+        assert result.verdict == "error", result
+        assert "could not load a dependency's metadata" in (result.reason or "")
+    assert stored_verdicts(ledger_path) == []
+    assert check(ledger_path, [record("roomy", HASHMAP_LIB)], memory_mb=2048)[0].verdict == "pass"
+
+
+def test_the_twin_a_sample_that_copies_the_loader_s_wording_keeps_its_own_failure(
+    warm_cache: Path, ledger_path: Path
+) -> None:
+    forged = (
+        'compile_error!("only metadata stub found for `rlib` dependency `core`");\n'
+        'compile_error!("found invalid metadata files for crate `alloc`");\n'
+        'compile_error!("cannot resolve a prelude import");\n'
+        'compile_error!("can\'t find crate for `std`");\npub fn f() {}'
+    )
+    rows = [record("forged-loader", forged)]
+    first = check(ledger_path, rows)[0]
+    assert first.verdict == "fail" and "limited_by" not in first.details, first
+    assert check(ledger_path, rows)[0].cached  # the sample's own failure: stored and served
+
+
+def test_a_crate_outside_the_profile_is_rejected_but_a_sample_that_only_says_so_fails(
+    warm_cache: Path, ledger_path: Path
+) -> None:
+    """rustc's E0433 naming an unlinked crate makes the record out of scope (``rejected``); the same
+    words from the sample's own ``compile_error!`` are the sample's failure, not a way out of it."""
+    used = record("uses-unpinned", "pub fn f() { let _ = fancy_unknown::thing(); }")
+    says = record("says-unpinned", 'compile_error!("use of unresolved module or unlinked crate `fancy_unknown`");')
+    first, second = check(ledger_path, [used, says])
+    assert first.verdict == "rejected" and first.details.get("missing_crates") == ["fancy_unknown"], first
+    assert second.verdict == "fail" and "missing_crates" not in second.details, second

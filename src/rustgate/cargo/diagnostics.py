@@ -65,7 +65,13 @@ def _is_sample(span: dict[str, Any]) -> bool:
     return name.startswith(("src/", "examples/", "tests/"))
 
 
-def _unlinked(message: dict[str, Any]) -> list[str]:
+# Only rustc's own resolution errors name a missing crate; a `compile_error!` with the same words is the sample's.
+_RESOLUTION_CODES = frozenset({"E0432", "E0433", "E0463"})
+
+
+def _unlinked(message: dict[str, Any], code: str | None) -> list[str]:
+    if code not in _RESOLUTION_CODES:
+        return []
     texts = [str(message.get("message", ""))]
     texts += [str(s.get("label") or "") for s in message.get("spans") or [] if isinstance(s, dict)]
     texts += [str(c.get("message") or "") for c in message.get("children") or [] if isinstance(c, dict)]
@@ -115,9 +121,9 @@ def parse_rustc_json(lines: Iterable[str], *, file_prefix: str = "") -> Parsed:
             continue
         if level == "error" and (text.startswith("aborting due to") or text.startswith("could not compile")):
             continue
-        if level.startswith("error"):
-            parsed.unlinked_crates += [n for n in _unlinked(message) if n not in parsed.unlinked_crates]
         code = (message.get("code") or {}).get("code") if isinstance(message.get("code"), dict) else None
+        if level.startswith("error"):
+            parsed.unlinked_crates += [n for n in _unlinked(message, code) if n not in parsed.unlinked_crates]
         span = _primary_span(message)
         file_name = str(span.get("file_name")) if span else None
         if file_name and file_prefix and file_name.startswith(file_prefix):

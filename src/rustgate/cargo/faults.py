@@ -35,6 +35,9 @@ _LIMIT_ERRNOS = {errno.EFBIG: "max_output_mb", errno.ENOMEM: "memory_mb"}
 _MEMORY_CODES = {"RG-MEMORY", "RG-CRASH"}  # a crash under a tight address-space limit is usually memory
 _CONST_EVAL_MEMORY = "more memory than available"
 # A prebuilt crate's metadata could not be read (mapping it failed): never the sample's doing.
+# E0786 carries a code no sample can emit; the uncoded loader messages count only beside a
+# coded E0463 for a sysroot crate (loaded before any dependency; a sample cannot make one go
+# missing), so a `compile_error!` that copies their wording stays the sample's own failure.
 _UNREADABLE_METADATA = "E0786"
 _LOADER_FAILURES = (
     "found invalid metadata files",
@@ -42,6 +45,7 @@ _LOADER_FAILURES = (
     "failed to map",
     "couldn't read metadata",
 )
+_SYSROOT_MISSING = re.compile(r"can't find crate for `(?:std|core|alloc)`")
 
 
 def advice(number: int) -> str:
@@ -77,31 +81,40 @@ def machine_fault(diagnostics: Iterable[Diagnostic], stderr: str, sig: int | Non
 
     ``sig`` is a signal that ended the run which rustgate did not send (not its own timeout).
     """
-    if sig in OUTSIDE_SIGNALS:
-        name = signal.Signals(sig).name if sig is not None else "a signal"
+    if sig is not None and sig in OUTSIDE_SIGNALS:
         return (
-            f"the compiler was killed by {name} from outside rustgate (the kernel's out-of-memory killer, "
-            "or another process): free memory or lower --jobs, then run again"
+            f"the compiler was killed by {signal.Signals(sig).name} from outside rustgate (the kernel's "
+            "out-of-memory killer, or another process): free memory or lower --jobs, then run again"
+        )
+    diagnostics = list(diagnostics)
+    if _unloadable_metadata(diagnostics):
+        return (
+            "the compiler could not load a dependency's metadata: the memory limit is too small to "
+            "map it (raise --memory-mb), or the warm cache is damaged (remove it and run `rustgate warm`)"
         )
     for diagnostic in diagnostics:
-        if diagnostic.code == _UNREADABLE_METADATA or diagnostic.message.startswith(_LOADER_FAILURES):
-            return (
-                "the compiler could not load a dependency's metadata: the memory limit is too small to "
-                "map it (raise --memory-mb), or the warm cache is damaged (remove it and run `rustgate warm`)"
-            )
         if not diagnostic.level.startswith("error") or diagnostic.file or diagnostic.code:
             continue  # a diagnostic at a line of the sample is about the sample
         number = os_error_number(diagnostic.message)
         if number is not None and number not in _LIMIT_ERRNOS:
             return f"{advice(number)} (rustc: {diagnostic.message[:300]})"
+    if "panicked" not in stderr:
+        return None
     for line in stderr.splitlines()[-40:]:
         # Not a diagnostic: rustc's own panic while writing (an ICE whose cause is the disk).
         if line.lstrip().startswith("{"):
             continue
         number = os_error_number(line)
-        if number is not None and number not in _LIMIT_ERRNOS and "panicked" in stderr:
+        if number is not None and number not in _LIMIT_ERRNOS:
             return f"{advice(number)} (rustc: {line.strip()[:300]})"
     return None
+
+
+def _unloadable_metadata(diagnostics: list[Diagnostic]) -> bool:
+    if any(d.code == _UNREADABLE_METADATA for d in diagnostics):
+        return True
+    sysroot_missing = any(d.code == "E0463" and _SYSROOT_MISSING.search(d.message) for d in diagnostics)
+    return sysroot_missing and any(d.message.startswith(_LOADER_FAILURES) for d in diagnostics)
 
 
 def limited_by(verdict: Verdict, diagnostics: Iterable[Diagnostic], reason: str | None) -> list[str]:
