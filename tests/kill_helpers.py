@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -38,3 +39,35 @@ def kill_when(cmd: Sequence[str], env: dict[str, str], ready: Callable[[], bool]
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def processes_mentioning(marker: str) -> dict[int, str]:
+    """Live processes whose command line contains ``marker`` (pid -> command line), from /proc.
+
+    Zombies are left out: they hold no memory, run nothing and only wait for their parent.
+    """
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            raw = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if stat[stat.rindex(")") + 2 :].startswith("Z"):
+            continue
+        line = raw.replace(b"\0", b" ").decode("utf-8", "replace")
+        if marker in line:
+            found[int(entry.name)] = line
+    return found
+
+
+def wait_until_gone(marker: str, within_s: float) -> dict[int, str]:
+    """Wait up to ``within_s`` for every process mentioning ``marker`` to end; what is left."""
+    deadline = time.monotonic() + within_s
+    left = processes_mentioning(marker)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = processes_mentioning(marker)
+    return left

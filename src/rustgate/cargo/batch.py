@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from rustgate.cargo.diagnostics import parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.isolation import Isolation
 from rustgate.cargo.replay import CheckOutcome, outcome_from_run
-from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
+from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, sandbox_wall_clock
+from rustgate.cargo.scratch import scratch_dir
 from rustgate.cargo.templates import Profile
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import WarmProfile
@@ -71,7 +71,7 @@ def check_batch(
     """
     outcomes: list[CheckOutcome | None] = [None] * len(sources)
     todo = list(range(len(sources)))  # position -> index in sources, as batch_manifest numbers them
-    scratch = Path(tempfile.mkdtemp(prefix="rustgate-batch-"))
+    scratch = scratch_dir("batch-")
     root, mount_root = scratch / "crate", scratch / "root"
     root.mkdir()
     mount_root.mkdir()
@@ -101,6 +101,9 @@ def check_batch(
             "--examples",
             "--message-format=json",
         ]
+        batch_limits = Limits(
+            limits.timeout_s * len(todo), limits.memory_mb, limits.max_output_mb, limits.max_stream_mb * len(todo)
+        )
         wrapped = isolation.wrap(
             argv,
             cwd=root,
@@ -108,9 +111,7 @@ def check_batch(
             read_only=[toolchain.sysroot],
             writable=[root, warm.target_dir, cargo_home],
             scratch=mount_root,
-        )
-        batch_limits = Limits(
-            limits.timeout_s * len(todo), limits.memory_mb, limits.max_output_mb, limits.max_stream_mb * len(todo)
+            wall_s=sandbox_wall_clock(batch_limits.timeout_s),
         )
         result = run_limited(wrapped, cwd=root, env=env, limits=batch_limits)
         for new, old in enumerate(todo):

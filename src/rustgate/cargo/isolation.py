@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from rustgate.cargo.sandbox import which
+from rustgate.cargo.scratch import run_folder
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.paths import cache_dir
 
@@ -104,7 +105,8 @@ class Isolation:
 def _wall_clock(wall_s: float) -> list[str]:
     """coreutils ``timeout``, for backends without a clock of their own ([] where it is missing)."""
     program = which("timeout")
-    return [program, "-s", "KILL", str(max(1, math.ceil(wall_s)))] if program else []
+    # TERM first (exit 124, which rustgate reads as its timeout), KILL a second later.
+    return [program, "-k", "1", str(max(1, math.ceil(wall_s)))] if program else []
 
 
 def _system_view(backend: Backend) -> list[str]:
@@ -116,9 +118,11 @@ def _system_view(backend: Backend) -> list[str]:
             args += ["--symlink", os.readlink(path), top]
         elif path.is_dir():
             args += ["--ro-bind", top, top] if backend == "bwrap" else ["--ro", top]
-    if Path("/etc/ld.so.cache").is_file():
-        cache = "/etc/ld.so.cache"
-        args += ["--ro-bind", cache, cache] if backend == "bwrap" else ["--ro", cache]
+    # The loader's cache, and the alternatives links through which /usr/bin/cc reaches the linker
+    # (build scripts are linked when a profile is warmed inside the sandbox).
+    for system in ("/etc/ld.so.cache", "/etc/alternatives"):
+        if Path(system).exists():
+            args += ["--ro-bind", system, system] if backend == "bwrap" else ["--ro", system]
     return args
 
 
@@ -166,7 +170,7 @@ def build_launcher(toolchain: Toolchain) -> Path:
 
 def _probe(isolation: Isolation) -> str | None:
     """None when ``true`` runs inside the backend here; else what went wrong."""
-    with tempfile.TemporaryDirectory(prefix="rustgate-probe-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="probe-", dir=run_folder()) as scratch:
         work = Path(scratch) / "work"
         root = Path(scratch) / "root"
         work.mkdir()

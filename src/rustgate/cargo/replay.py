@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,7 +24,15 @@ from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.faults import CRASH_SIGNALS, limited_by, machine_fault
 from rustgate.cargo.isolation import LAUNCHER_FAILED, Isolation
 from rustgate.cargo.manifest_deps import Manifest
-from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited
+from rustgate.cargo.sandbox import (
+    SAFE_ENV,
+    WALL_CLOCK_EXIT,
+    Limits,
+    SandboxResult,
+    run_limited,
+    sandbox_wall_clock,
+)
+from rustgate.cargo.scratch import scratch_dir
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import PROBE_CRATE, WarmProfile
 from rustgate.records import Diagnostic, Verdict
@@ -164,7 +171,9 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
     if result.returncode == 0:
         return out("pass", None)
     sig = result.signal
-    if sig == signal.SIGALRM:  # the launcher's own wall clock (rustgate's timer did not fire first)
+    # The sandbox's own wall clock (the launcher's alarm, or ``timeout`` around the other
+    # backends) fired before rustgate's timer did.
+    if sig == signal.SIGALRM or (result.returncode == WALL_CLOCK_EXIT and result.duration_s >= limits.timeout_s):
         return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)")
     fault = machine_fault(diagnostics, result.stderr, sig)
     if fault is not None:
@@ -292,12 +301,10 @@ def check_replay(
     manifest_text: str,
     limits: Limits,
     isolation: Isolation,
-    *,
-    work_root: Path | None = None,
 ) -> CheckOutcome:
     """Compile every target of one sample under the sandbox; never raises for the sample."""
     started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="rustgate-", dir=work_root))
+    scratch = scratch_dir("sample-")
     try:
         root, mount_root = scratch / "crate", scratch / "root"
         root.mkdir()
@@ -328,11 +335,12 @@ def check_replay(
                 test=target.test,
             )
             own_env = target_env(env, source, target, root)
+            target_limits = _remaining(limits, left)
             wrapped = isolation.wrap(
                 [str(toolchain.rustc), *argv], cwd=root, env=own_env, read_only=read_only, writable=[root],
-                scratch=mount_root,
+                scratch=mount_root, wall_s=sandbox_wall_clock(target_limits.timeout_s),
             )  # fmt: skip
-            run = run_limited(wrapped, cwd=root, env=own_env, limits=_remaining(limits, left))
+            run = run_limited(wrapped, cwd=root, env=own_env, limits=target_limits)
             files = dep_info_files(out / f"{target.crate_name}.d")
             escaped = _outside(files, root)
             if escaped:

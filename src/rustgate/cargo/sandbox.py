@@ -58,6 +58,17 @@ class SandboxResult:
         return "memory allocation of" in text or "failed to allocate" in text or self.signal == signal.SIGABRT
 
 
+def sandbox_wall_clock(timeout_s: float) -> float:
+    """The sandbox's own time limit: rustgate's, plus a grace for start-up and teardown.
+
+    rustgate's timer normally fires first; this one holds when rustgate was killed (kill -9).
+    """
+    return timeout_s + max(5.0, 0.1 * timeout_s)
+
+
+WALL_CLOCK_EXIT = 124  # coreutils ``timeout``: the command ran past the sandbox's wall clock
+
+
 def which(tool: str) -> str | None:
     """System tools are looked up on PATH and in the standard places, whatever PATH holds."""
     return shutil.which(tool, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/bin"]))
