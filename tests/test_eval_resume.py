@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from eval_helpers import PROMPTS, judge_responder, model_responder, write_suite
-from kill_helpers import kill_when, ledger_count
+from kill_helpers import kill_when, ledger_count, wait_until_gone
 
 from rustgate.testing.llm_server import LLMServer
 
@@ -57,9 +57,13 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
     ):
         servers = (a, b, judge)
         config = write_config(tmp_path, a, b, judge)
-        env = {**os.environ, "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k"}
+        scratch = tmp_path / "tmp"  # the compiles' scratch: every process of the run names it
+        scratch.mkdir()
+        env = {**os.environ, "ANTHROPIC_API_KEY": "k", "OPENAI_API_KEY": "k", "TMPDIR": str(scratch)}
         cmd = [sys.executable, "-m", "rustgate.cli.main", "eval", str(config), "--no-progress"]
         kill_when(cmd, env, lambda: ledger_count(tmp_path / "ledger.sqlite3") >= 12)
+        left = wait_until_gone(str(scratch), within_s=5)
+        assert not left, f"still running after kill -9 of rustgate eval: {left}"
         finished_at_kill = ledger_count(tmp_path / "ledger.sqlite3")
         asked_before_kill = sum(s.request_count for s in servers)
         partial = tmp_path / "out/answers.jsonl"
@@ -68,6 +72,7 @@ def test_sigkill_then_rerun_asks_no_finished_call_again(tmp_path: Path) -> None:
 
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
+        assert not list(scratch.glob("rustgate-scratch-*/run-*")), "a scratch folder outlived its run"
         asked_after = sum(s.request_count for s in servers) - asked_before_kill
 
     total_calls = ledger_count(tmp_path / "ledger.sqlite3")

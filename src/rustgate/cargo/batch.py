@@ -8,10 +8,8 @@ a user would, so a replay bug cannot hide. Bin samples become ``[[bin]]`` target
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
 
 import tomlkit
 
@@ -22,7 +20,7 @@ from rustgate.cargo.replay import CheckOutcome, outcome_from_run
 from rustgate.cargo.sandbox import SAFE_ENV, Limits, SandboxResult, run_limited, sandbox_wall_clock
 from rustgate.cargo.scratch import scratch_dir
 from rustgate.cargo.templates import Profile
-from rustgate.cargo.toolchain import Toolchain
+from rustgate.cargo.toolchain import Toolchain, cargo_home
 from rustgate.cargo.warm import WarmProfile
 
 
@@ -84,10 +82,10 @@ def check_batch(
                 path.write_text(text)
         (root / "Cargo.toml").write_text(batch_manifest(profile, [sources[i] for i in todo]))
         (root / "Cargo.lock").write_text(profile.lock_text)
-        cargo_home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+        crates = cargo_home()
         env = {
             **SAFE_ENV,
-            "CARGO_HOME": str(cargo_home),
+            "CARGO_HOME": str(crates),
             "CARGO_TARGET_DIR": str(warm.target_dir),
             "RUSTC": str(toolchain.rustc),
             "CARGO_TERM_COLOR": "never",
@@ -108,8 +106,8 @@ def check_batch(
             argv,
             cwd=root,
             env=env,
-            read_only=[toolchain.sysroot],
-            writable=[root, warm.target_dir, cargo_home],
+            read_only=[toolchain.sysroot, crates],
+            writable=[root, warm.target_dir],
             scratch=mount_root,
             wall_s=sandbox_wall_clock(batch_limits.timeout_s),
         )

@@ -20,6 +20,8 @@ from rustgate.cargo.templates import Profile, TemplateError, profile_from_texts
 
 PROJECT_FILE = "rustgate.toml"
 LOCK_DIR = "rustgate-locks"
+CONFIG_ENV = "RUSTGATE_CONFIG"
+NO_PROJECT_FILE = "none"  # RUSTGATE_CONFIG=none: built-in profiles only, no project file is looked for
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _SKELETON = """[package]
 name = "rustgate_probe"
@@ -98,12 +100,15 @@ class ProjectFile(BaseModel):
 
 
 def find_project_file(start: Path | None = None) -> Path | None:
-    """``$RUSTGATE_CONFIG`` (which must exist), else the nearest ``rustgate.toml`` upwards."""
-    explicit = os.environ.get("RUSTGATE_CONFIG")
+    """``$RUSTGATE_CONFIG`` (which must exist; ``none``: no project file), else the nearest
+    ``rustgate.toml`` upwards."""
+    explicit = os.environ.get(CONFIG_ENV)
     if explicit:
+        if explicit.lower() == NO_PROJECT_FILE:
+            return None
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise TemplateError(f"RUSTGATE_CONFIG={explicit}: no such file")
+            raise TemplateError(f"{CONFIG_ENV}={explicit}: no such file")
         return path.resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):

@@ -41,6 +41,11 @@ class Toolchain:
         return "unknown"
 
 
+def cargo_home() -> Path:
+    """Where cargo keeps the downloaded crates (``$CARGO_HOME``, else ``~/.cargo``)."""
+    return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+
+
 def _run(argv: list[str]) -> str:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rustgate.atomic import atomic_write_json, atomic_write_text
+from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation, requested_backend
+from rustgate.cargo.sandbox import SAFE_ENV
+from rustgate.cargo.scratch import scratch_dir
 from rustgate.cargo.templates import Profile, profile_from_texts
-from rustgate.cargo.toolchain import Toolchain
+from rustgate.cargo.toolchain import Toolchain, cargo_home
 from rustgate.paths import cache_dir
 
 PROBE_CRATE = "rustgate_probe"
@@ -38,6 +41,7 @@ exec "$@"
 
 
 # What cargo tells rustc about the package; never the user's CARGO_HOME or jobserver.
+WARM_WALL_S = 2 * 3600.0  # the sandbox's own clock for one profile's build (nothing outlives it)
 _CAPTURED_ENV_PREFIXES = ("CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_NAME", "CARGO_PRIMARY_PACKAGE")
 
 
@@ -128,11 +132,15 @@ def warm_profile(
     toolchain: Toolchain,
     base: Path | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    isolation: Isolation | None = None,
 ) -> WarmProfile:
     """Build ``profile``'s dependencies (``cargo check --locked``) and capture the probe's rustc call.
 
-    Idempotent: an already-warm profile returns at once. The first run downloads the pinned
-    crates; later checks never touch the network. A profile without a lockfile (a user profile
+    Two steps: ``cargo fetch`` downloads the pinned crates (network, nothing of theirs runs), then
+    the build (which runs their build scripts and proc macros) runs inside ``isolation`` (the
+    compile gate's sandbox unless given): offline, allow-listed environment, read-only crates,
+    only the profile's own folder writable, its own wall clock. Idempotent: an already-warm
+    profile returns at once; later checks never touch the network. A profile without a lockfile (a user profile
     never warmed by ``rustgate warm``) is a :class:`WarmError`: checking never resolves versions.
     """
     if not profile.is_locked:
@@ -148,7 +156,7 @@ def warm_profile(
         existing = load_warm(profile, toolchain, base)
         if existing is not None:
             return existing
-        return _warm_locked(profile, toolchain, base, root, on_progress)
+        return _warm_locked(profile, toolchain, base, root, on_progress, isolation)
 
 
 def _warm_locked(
@@ -157,6 +165,7 @@ def _warm_locked(
     base: Path | None,
     root: Path,
     on_progress: Callable[[str, int, int], None] | None,
+    isolation: Isolation | None,
 ) -> WarmProfile:
     _prepare_package(profile, root)
     capture = root / "capture"
@@ -166,34 +175,55 @@ def _warm_locked(
     wrapper.write_text(_WRAPPER)
     wrapper.chmod(0o755)
 
-    env = dict(os.environ)
-    env.update(
-        RUSTC=str(toolchain.rustc),
-        RUSTC_WORKSPACE_WRAPPER=str(wrapper),
-        RUSTGATE_CAPTURE_DIR=str(capture),
-        CARGO_TERM_COLOR="never",
-    )
-    env.pop("RUSTC_WRAPPER", None)
-    env.pop("CARGO_TARGET_DIR", None)
-    env.pop("CARGO_BUILD_TARGET_DIR", None)
+    fetch_crates(root, toolchain, profile)
+    crates = cargo_home()
+    # The build runs the crates' build scripts and proc macros: inside the sandbox, offline, with
+    # the allow-listed environment; it may write only this profile's own folder.
+    env = {
+        **SAFE_ENV,
+        "CARGO_HOME": str(crates),
+        "RUSTC": str(toolchain.rustc),
+        "RUSTC_WORKSPACE_WRAPPER": str(wrapper),
+        "RUSTGATE_CAPTURE_DIR": str(capture),
+        "CARGO_TERM_COLOR": "never",
+    }
     total = _count_packages(profile)
-    argv = [str(toolchain.cargo), "check", "--locked", "--lib", "--message-format=json"]
-    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
-    done = 0
-    for line in proc.stdout:
-        if '"reason":"compiler-artifact"' in line:
-            done += 1
-            if on_progress is not None:
-                name = json.loads(line).get("target", {}).get("name", "?")
-                on_progress(name, done, total)
-    stderr = proc.stderr.read()
-    if proc.wait() != 0:
+    argv = [str(toolchain.cargo), "check", "--locked", "--offline", "--lib", "--message-format=json"]
+    try:
+        isolation = isolation or choose_isolation(requested_backend(), toolchain)
+    except IsolationError as exc:
+        raise WarmError(f"profile {profile.name!r} is built inside the sandbox, and none can run: {exc}") from exc
+    view = [toolchain.sysroot, crates]
+    if not toolchain.cargo.is_relative_to(toolchain.sysroot):
+        view.append(toolchain.cargo.parent)
+    mount_root = scratch_dir("warm-")
+    try:
+        wrapped = isolation.wrap(
+            argv, cwd=root, env=env, read_only=view, writable=[root], scratch=mount_root, wall_s=WARM_WALL_S
+        )
+        with tempfile.TemporaryFile(mode="w+") as errors:  # a file: a full stderr pipe never stalls cargo
+            proc = subprocess.Popen(
+                wrapped, cwd=root, env=env, stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True
+            )
+            assert proc.stdout is not None
+            done = 0
+            for line in proc.stdout:
+                if '"reason":"compiler-artifact"' in line:
+                    done += 1
+                    if on_progress is not None:
+                        name = json.loads(line).get("target", {}).get("name", "?")
+                        on_progress(name, done, total)
+            returncode = proc.wait()
+            errors.seek(0)
+            stderr = errors.read()
+    finally:
+        shutil.rmtree(mount_root, ignore_errors=True)
+    if returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
         hint = ""
         if "--locked" in stderr and not profile.built_in:
             hint = f"\nthe lockfile {profile.lock_path} no longer fits the profile: run `rustgate warm {profile.name}`"
-        raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {proc.returncode}):\n{tail}{hint}")
+        raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {returncode}):\n{tail}{hint}")
     if not (capture / "argv").is_file():
         raise WarmError(f"warm-up of profile {profile.name!r}: cargo never invoked rustc on the probe crate")
     args = (capture / "argv").read_bytes().decode().split("\0")[:-1]
@@ -215,6 +245,31 @@ def _warm_locked(
     if warm is None:
         raise WarmError(f"warm-up of profile {profile.name!r} left an incomplete state in {root}")
     return warm
+
+
+# What ``cargo fetch`` may need from the environment to reach a registry; nothing else of the host's.
+_NETWORK_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR")
+_NETWORK_ENV_PREFIXES = ("CARGO_HTTP_", "CARGO_NET_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_")
+
+
+def fetch_env(toolchain: Toolchain) -> dict[str, str]:
+    """The environment of a download step: the allow-list, cargo's home and the network settings."""
+    env = {**SAFE_ENV, "CARGO_HOME": str(cargo_home()), "RUSTC": str(toolchain.rustc), "CARGO_TERM_COLOR": "never"}
+    if "HOME" in os.environ:
+        env["HOME"] = os.environ["HOME"]  # git (for git sources) reads its config there
+    for key, value in os.environ.items():
+        if key.upper() in _NETWORK_ENV or key.startswith(_NETWORK_ENV_PREFIXES):
+            env[key] = value
+    return env
+
+
+def fetch_crates(root: Path, toolchain: Toolchain, profile: Profile) -> None:
+    """Download what the lockfile of the package at ``root`` pins. Runs nothing from the crates."""
+    argv = [str(toolchain.cargo), "fetch", "--locked"]
+    done = subprocess.run(argv, cwd=root, env=fetch_env(toolchain), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise WarmError(f"could not download the crates of profile {profile.name!r}:\n{tail}")
 
 
 def _count_packages(profile: Profile) -> int:
@@ -239,9 +294,8 @@ def lock_profile(profile: Profile, toolchain: Toolchain, base: Path | None = Non
     seed = profile.lock_text or profile.seed_lock
     if seed:
         (root / "Cargo.lock").write_text(seed)
-    env = {**os.environ, "CARGO_TERM_COLOR": "never", "RUSTC": str(toolchain.rustc)}
     done = subprocess.run(
-        [str(toolchain.cargo), "fetch"], cwd=root, env=env, capture_output=True, text=True, check=False
+        [str(toolchain.cargo), "fetch"], cwd=root, env=fetch_env(toolchain), capture_output=True, text=True, check=False
     )
     try:
         if done.returncode != 0:

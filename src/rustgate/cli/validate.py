@@ -36,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_compile_arguments(parser)
     parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: in the cache dir)")
     parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=os.environ.get("RUSTGATE_CONFIG"),
+        help="the project file whose profiles to use besides the built-ins (default: $RUSTGATE_CONFIG; "
+        "none: built-ins only). One inside the repository is read as HEAD has it (PRE_COMMIT_FROM_REF "
+        "in a range): a change never defines the profiles it is validated with",
+    )
+    parser.add_argument(
         "--judge",
         metavar="MODEL",
         default=os.environ.get("RUSTGATE_JUDGE_MODEL"),
@@ -49,13 +57,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rustgate.cli.gate_args import compile_settings
-    from rustgate.executors import ExecutorError
-    from rustgate.hook import repository_root, validate
-    from rustgate.ledger import Ledger, LedgerError
+    from rustgate.hook import repository_root
+    from rustgate.hook_config import trusted_profiles
 
     if not args.paths:
         return EXIT_OK
+    root = repository_root(Path.cwd())
+    notes: list[str] = []
+    # Everything below (flags, gate, warm-up) sees only the profiles the owner trusts.
+    with trusted_profiles(args.config, root, notes):
+        return _run(args, root, notes)
+
+
+def _run(args: argparse.Namespace, root: Path | None, config_notes: list[str]) -> int:
+    from rustgate.cargo.templates import TemplateError
+    from rustgate.cli.gate_args import compile_settings
+    from rustgate.executors import ExecutorError
+    from rustgate.hook import validate
+    from rustgate.ledger import Ledger, LedgerError
+
     try:
         settings = compile_settings(args)
         judge = None
@@ -63,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             from rustgate.gates.judge import JudgeSettings
 
             judge = JudgeSettings(model=args.judge, threshold=args.judge_threshold)
-    except ValueError as exc:
+    except (ValueError, TemplateError) as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from rustgate.overlap import WritesOverInput, refuse_overlap
@@ -79,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
         with Ledger(args.ledger) if args.ledger else Ledger() as ledger:
             outcome = validate(
                 args.paths, ledger=ledger, compile_settings=settings, judge=judge, judge_base_url=args.judge_base_url,
-                root=repository_root(Path.cwd()),
+                root=root,
             )  # fmt: skip
-    except (ExecutorError, LedgerError) as exc:
+        outcome.notes[:0] = config_notes
+    except (ExecutorError, LedgerError, TemplateError) as exc:
         print(f"rustgate validate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except sqlite3.Error as exc:

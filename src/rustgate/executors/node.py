@@ -89,7 +89,7 @@ class Node:
             name = profile.name
             return f"profile {name!r} is not warm{self.where} ({folder}): run `rustgate warm {name}`{there}"
         try:
-            return warm_profile(profile, self.toolchain, self.cache_root)
+            return warm_profile(profile, self.toolchain, self.cache_root, isolation=self.isolation)
         except (WarmError, OSError) as exc:
             return f"{exc}{self.where}"
 
