@@ -5,6 +5,7 @@ when no rustgate is left to enforce one. Each case has a twin: what a live run s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -133,3 +134,38 @@ def test_kill_9_of_rustgate_check_leaves_no_compiler_and_the_next_run_sweeps_its
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_kill_9_of_rustgate_build_while_it_re_gates_leaves_no_compiler(warm_cache: Path, tmp_path: Path) -> None:
+    """``build`` compiles the claims its ledger never saw (issue 20, item 5): killed in the middle
+    of that compile, it leaves nothing running, and the next build finishes and sweeps."""
+    from rustgate.records import GateResult
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    rows = []
+    for rid, code in (("slow", slow_const(50_000_000)), ("quick", "pub fn g() {}"), ("quick-2", "pub fn h() {}")):
+        claimed = record(rid, code)
+        result = GateResult(gate="compile", verdict="pass", version="4", content_hash=claimed.content_hash())
+        rows.append(json.dumps(claimed.with_gate(result).to_row(with_gates=True)))
+    (tmp_path / "gated.jsonl").write_text("\n".join(rows) + "\n")
+    config = tmp_path / "build.toml"
+    config.write_text(
+        '[build]\ninputs = ["gated.jsonl"]\noutput = "out"\nledger = "l.db"\n[build.split]\ntest = 1\n'
+        "[build.dedupe]\nexact = false\nnear = false\n"
+    )
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    cmd = [sys.executable, "-m", "rustgate", "build", str(config)]
+
+    def compiling() -> bool:
+        return any("rustc" in line for line in processes_mentioning(str(tmpdir)).values())
+
+    kill_when(cmd, env, compiling)
+    left = wait_until_gone(str(tmpdir), within_s=5)
+    assert not left, f"still running after kill -9 of rustgate build: {left}"
+    dead = _scratch_runs(tmpdir)
+    assert dead, "the killed build left no scratch folder: the test did not kill it mid-compile"
+    (config.parent / "gated.jsonl").write_text("\n".join(rows[1:]) + "\n")  # the rerun: the quick records
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not any(path.exists() for path in dead) and _scratch_runs(tmpdir) == []
