@@ -80,6 +80,13 @@ def _regate_gates(replay: bool, config: BuildConfig) -> list[str]:
     return gates
 
 
+def _gate_drop(record_id: str, why: str, kind: str) -> Drop:
+    """A forged claim is its own kind of drop; any other missing gate names which gates it lacked."""
+    if why.startswith("forged"):
+        return Drop(record_id, "forged", why)
+    return Drop(record_id, "gates", f"{kind} gates: {why}")
+
+
 def _forged(before: Record, after: Record, gates: list[str], current: str) -> str | None:
     """How a row's own verdict for its current content disagrees with the one the gate gave."""
     for gate in gates:
@@ -213,14 +220,10 @@ def assemble(config: BuildConfig, regate: Regate | None = None) -> BuildPlan:
     main = [e for e in scan.entries if not e.replay]
     plan.funnel = [("inputs", len(main))]
     plan.funnel += [(f"{g} pass", sum(e.lead > k for e in main)) for k, g in enumerate(config.required_gates)]
-    plan.drops += [Drop(e.id, "forged" if e.why.startswith("forged") else "gates",
-                        e.why if e.why.startswith("forged") else f"required gates: {e.why}")
-                   for e in main if e.why is not None]  # fmt: skip
+    plan.drops += [_gate_drop(e.id, e.why, "required") for e in main if e.why is not None]
     main = [e for e in main if e.why is None]
     replay = [e for e in scan.entries if e.replay]
-    plan.drops += [Drop(e.id, "forged" if e.why.startswith("forged") else "gates",
-                        e.why if e.why.startswith("forged") else f"replay gates: {e.why}")
-                   for e in replay if e.why is not None]  # fmt: skip
+    plan.drops += [_gate_drop(e.id, e.why, "replay") for e in replay if e.why is not None]
     replay, dropped = _presample_replay([e for e in replay if e.why is None], len(main), config)
     plan.drops += dropped
 
