@@ -4,7 +4,8 @@ Each crate added to a profile gets an answer written the way its docs teach it, 
 pass under real rustc, and a near twin with the mistake people make with that crate, which
 must fail. Every API used here was checked in the crate's source at the pinned version
 (~/.cargo/registry/src): utoipa 5.5.0 + utoipa-axum 0.2.0, tower-sessions 0.14.0, config
-0.15.27, serde_with 3.25.0, strum 0.27.2, mime_guess 2.0.5, leptos-use 0.15.10.
+0.15.27, serde_with 3.25.0, strum 0.27.2, mime_guess 2.0.5, reqwest-eventsource 0.6.0 (with
+eventsource-stream 0.2.3: what axum's own sse example tests with), leptos-use 0.15.10.
 """
 
 from __future__ import annotations
@@ -116,6 +117,23 @@ pub fn content_type(path: &str) -> mime::Mime {
 }
 """
 
+EVENTSOURCE = """
+use futures::StreamExt;
+use reqwest_eventsource::{Event, EventSource};
+
+pub async fn first_message(url: &str) -> Option<String> {
+    let mut source = EventSource::get(url);
+    while let Some(event) = source.next().await {
+        match event {
+            Ok(Event::Open) => continue,
+            Ok(Event::Message(message)) => return Some(message.data),
+            Err(_) => return None,
+        }
+    }
+    None
+}
+"""
+
 LEPTOS_USE = """
 use leptos::prelude::*;
 use leptos_use::{use_mouse, UseMouseReturn};
@@ -157,6 +175,12 @@ SAMPLES = [
     Sample(
         "mime-twin", "axum", "fail", "E0308", rust(MIME.replace("first_or_octet_stream()", "first()")),
         "first() is an Option<Mime>",
+    ),
+    Sample("eventsource", "axum", "pass", None, rust(EVENTSOURCE), "the first server-sent event of a stream"),
+    Sample(
+        "eventsource-twin", "axum", "fail", "E0599",
+        rust(EVENTSOURCE.replace("EventSource::get(url)", "EventSource::new(reqwest::Client::new().get(url))")),
+        "EventSource::new returns a Result (the request may not be clonable): it is not a stream",
     ),
     Sample("leptos-use", "leptos", "pass", None, rust(LEPTOS_USE), "the mouse position with leptos-use"),
     Sample(
@@ -201,8 +225,8 @@ def test_sibling_web_profiles_pin_the_same_basic_crates(profile: str) -> None:
 
 def test_the_added_crates_are_pinned_exactly_and_locked() -> None:
     wanted = {
-        "axum": {"utoipa", "utoipa-axum", "tower-sessions", "config"},
-        "axum-full": {"utoipa", "utoipa-axum", "tower-sessions", "config"},
+        "axum": {"utoipa", "utoipa-axum", "tower-sessions", "config", "eventsource-stream", "reqwest-eventsource"},
+        "axum-full": {"utoipa", "utoipa-axum", "tower-sessions", "config", "eventsource-stream", "reqwest-eventsource"},
         "leptos": {"leptos-use"},
         "leptos-ssr": {"leptos-use", "config"},
     }
