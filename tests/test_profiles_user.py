@@ -95,3 +95,9 @@ def test_user_profile_is_locked_warmed_and_used(tmp_path: Path, warm_cache: Path
     again = _rustgate(project, "warm", "rust-either")
     assert again.returncode == 0 and "already warm" in again.stderr and "wrote" not in again.stderr
     assert lock.read_text() == text
+
+    # The profile edited without re-locking: cargo's --locked refusal is an error naming the command.
+    project.write_text(PROJECT.replace('features = ["serde"] }', 'features = ["serde"] }, semver = "=1.0.26"'))
+    stale = _check(project, data, "rust-either")
+    assert stale["verdict"] == "error", stale
+    assert f"{lock} no longer fits the profile: run `rustgate warm rust-either`" in str(stale["reason"]), stale

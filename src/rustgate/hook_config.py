@@ -51,10 +51,10 @@ def _choose(named: str | None, root: Path | None, staging: Path, notes: list[str
     path = Path(named).expanduser()
     if not path.is_absolute():
         path = (root or Path.cwd()) / path
-    inside = root is not None and Path(os.path.normpath(path)).is_relative_to(root)
-    if not inside or root is None:
+    named_path = Path(os.path.normpath(path))
+    if root is None or not named_path.is_relative_to(root):
         return path  # the owner's own file; load_profiles names it when it is missing or broken
-    return _from_revision(root, Path(os.path.normpath(path)).relative_to(root), staging, notes)
+    return _from_revision(root, named_path.relative_to(root), staging, notes)
 
 
 def base_revision() -> str:

@@ -76,7 +76,7 @@ class Isolation:
         the sandbox's own wall clock, which holds even when rustgate itself was killed (the
         launcher's alarm; ``timeout`` around bubblewrap). Both also die with their parent.
         """
-        clock = [] if wall_s is None else _wall_clock(wall_s)
+        clock = [] if wall_s is None or self.backend == "namespaces" else _wall_clock(wall_s)
         if self.backend == "none":
             return [*clock, *argv]
         assert self.program is not None
@@ -102,9 +102,14 @@ class Isolation:
         return [*args, "--chdir", str(cwd), "--", *argv]
 
 
+@functools.cache
+def _timeout_program() -> str | None:
+    return which("timeout")  # looked up once: wrap() runs once per compile
+
+
 def _wall_clock(wall_s: float) -> list[str]:
     """coreutils ``timeout``, for backends without a clock of their own ([] where it is missing)."""
-    program = which("timeout")
+    program = _timeout_program()
     # TERM first (exit 124, which rustgate reads as its timeout), KILL a second later.
     return [program, "-k", "1", str(max(1, math.ceil(wall_s)))] if program else []
 

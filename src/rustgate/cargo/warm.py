@@ -220,9 +220,7 @@ def _warm_locked(
         shutil.rmtree(mount_root, ignore_errors=True)
     if returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
-        hint = ""
-        if "--locked" in stderr and not profile.built_in:
-            hint = f"\nthe lockfile {profile.lock_path} no longer fits the profile: run `rustgate warm {profile.name}`"
+        hint = _stale_lock_hint(profile, stderr)
         raise WarmError(f"warm-up of profile {profile.name!r} failed (cargo exit {returncode}):\n{tail}{hint}")
     if not (capture / "argv").is_file():
         raise WarmError(f"warm-up of profile {profile.name!r}: cargo never invoked rustc on the probe crate")
@@ -269,7 +267,15 @@ def fetch_crates(root: Path, toolchain: Toolchain, profile: Profile) -> None:
     done = subprocess.run(argv, cwd=root, env=fetch_env(toolchain), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise WarmError(f"could not download the crates of profile {profile.name!r}:\n{tail}")
+        hint = _stale_lock_hint(profile, done.stderr)
+        raise WarmError(f"could not download the crates of profile {profile.name!r}:\n{tail}{hint}")
+
+
+def _stale_lock_hint(profile: Profile, stderr: str) -> str:
+    """What to run when cargo refused a user profile's lockfile (``--locked``)."""
+    if "--locked" in stderr and not profile.built_in:
+        return f"\nthe lockfile {profile.lock_path} no longer fits the profile: run `rustgate warm {profile.name}`"
+    return ""
 
 
 def _count_packages(profile: Profile) -> int:
