@@ -145,49 +145,38 @@ pub fn Pointer() -> impl IntoView {
 }
 """
 
+def pair(
+    name: str, crate: str, code: str, why: str, mistake: tuple[str, str], error: str | None, wrong: str
+) -> list[Sample]:
+    """The answer as the crate's docs teach it (``pass``), and its twin with ``mistake`` made (``fail``)."""
+    old, new = mistake
+    assert old in code, (name, old)
+    return [
+        Sample(name, crate, "pass", None, rust(code), why),
+        Sample(f"{name}-twin", crate, "fail", error, rust(code.replace(old, new)), wrong),
+    ]
+
+
 SAMPLES = [
-    Sample("utoipa", "axum", "pass", None, rust(UTOIPA), "an OpenAPI document from axum handlers"),
-    Sample(
-        "utoipa-twin", "axum", "fail", "E0599", rust(UTOIPA.replace("to_pretty_json", "to_json_pretty")),
-        "utoipa's OpenApi has to_pretty_json, not to_json_pretty",
-    ),
-    Sample("sessions", "axum", "pass", None, rust(SESSIONS), "a visit counter in a tower-sessions session"),
-    Sample(
-        "sessions-twin", "axum", "fail", None, rust(SESSIONS.replace('get("seen").await', 'get("seen")')),
-        "Session::get is async in tower-sessions 0.14: without .await there is no unwrap",
-    ),
-    Sample("config", "axum", "pass", None, rust(CONFIG), "settings from a file and the environment"),
-    Sample(
-        "config-twin", "axum", "fail", "E0599", rust(CONFIG.replace("try_deserialize", "deserialize")),
-        "config 0.15 deserializes with try_deserialize",
-    ),
-    Sample("serde-with", "axum", "pass", None, rust(SERDE_WITH), "a number read from a string field"),
-    Sample(
-        "serde-with-twin", "axum", "fail", None, rust(SERDE_WITH.replace("#[serde_as]\n", "")),
-        "serde_as on a field needs #[serde_as] on the struct",
-    ),
-    Sample("strum", "axum", "pass", None, rust(STRUM), "an enum parsed from and shown as snake_case text"),
-    Sample(
-        "strum-twin", "axum", "fail", "E0599", rust(STRUM.replace("use std::str::FromStr;\n", "")),
-        "from_str needs the FromStr trait in scope",
-    ),
-    Sample("mime", "axum", "pass", None, rust(MIME), "the content type of a file name"),
-    Sample(
-        "mime-twin", "axum", "fail", "E0308", rust(MIME.replace("first_or_octet_stream()", "first()")),
-        "first() is an Option<Mime>",
-    ),
-    Sample("eventsource", "axum", "pass", None, rust(EVENTSOURCE), "the first server-sent event of a stream"),
-    Sample(
-        "eventsource-twin", "axum", "fail", "E0599",
-        rust(EVENTSOURCE.replace("EventSource::get(url)", "EventSource::new(reqwest::Client::new().get(url))")),
-        "EventSource::new returns a Result (the request may not be clonable): it is not a stream",
-    ),
-    Sample("leptos-use", "leptos", "pass", None, rust(LEPTOS_USE), "the mouse position with leptos-use"),
-    Sample(
-        "leptos-use-twin", "leptos", "fail", "E0308",
-        rust(LEPTOS_USE.replace("let UseMouseReturn { x, y, .. } = use_mouse();", "let (x, y) = use_mouse();")),
-        "use_mouse returns a UseMouseReturn struct, not a tuple",
-    ),
+    *pair("utoipa", "axum", UTOIPA, "an OpenAPI document from axum handlers", ("to_pretty_json", "to_json_pretty"),
+          "E0599", "utoipa's OpenApi has to_pretty_json, not to_json_pretty"),
+    *pair("sessions", "axum", SESSIONS, "a visit counter in a tower-sessions session",
+          ('get("seen").await', 'get("seen")'), None,
+          "Session::get is async in tower-sessions 0.14: without .await there is no unwrap"),
+    *pair("config", "axum", CONFIG, "settings from a file and the environment", ("try_deserialize", "deserialize"),
+          "E0599", "config 0.15 deserializes with try_deserialize"),
+    *pair("serde-with", "axum", SERDE_WITH, "a number read from a string field", ("#[serde_as]\n", ""), None,
+          "serde_as on a field needs #[serde_as] on the struct"),
+    *pair("strum", "axum", STRUM, "an enum parsed from and shown as snake_case text",
+          ("use std::str::FromStr;\n", ""), "E0599", "from_str needs the FromStr trait in scope"),
+    *pair("mime", "axum", MIME, "the content type of a file name", ("first_or_octet_stream()", "first()"), "E0308",
+          "first() is an Option<Mime>"),
+    *pair("eventsource", "axum", EVENTSOURCE, "the first server-sent event of a stream",
+          ("EventSource::get(url)", "EventSource::new(reqwest::Client::new().get(url))"), "E0599",
+          "EventSource::new returns a Result (the request may not be clonable): it is not a stream"),
+    *pair("leptos-use", "leptos", LEPTOS_USE, "the mouse position with leptos-use",
+          ("let UseMouseReturn { x, y, .. } = use_mouse();", "let (x, y) = use_mouse();"), "E0308",
+          "use_mouse returns a UseMouseReturn struct, not a tuple"),
 ]  # fmt: skip
 
 
