@@ -76,7 +76,8 @@ class Isolation:
         the sandbox's own wall clock, which holds even when rustgate itself was killed (the
         launcher's alarm; ``timeout`` around bubblewrap). Both also die with their parent.
         """
-        clock = [] if wall_s is None or self.backend == "namespaces" else _wall_clock(wall_s)
+        seconds = None if wall_s is None else max(1, math.ceil(wall_s))  # whole seconds, as both clocks take them
+        clock = [] if seconds is None or self.backend == "namespaces" else _wall_clock(seconds)
         if self.backend == "none":
             return [*clock, *argv]
         assert self.program is not None
@@ -93,8 +94,8 @@ class Isolation:
                 args += ["--setenv", key, value]
             return [*args, "--chdir", str(cwd), "--", *argv]
         args = [self.program, "--root", str(scratch), "--tmp-mb", str(TMP_MB), *_system_view("namespaces")]
-        if wall_s is not None:
-            args += ["--timeout-s", str(max(1, math.ceil(wall_s)))]
+        if seconds is not None:
+            args += ["--timeout-s", str(seconds)]
         for path in read_only:
             args += ["--ro", str(path)]
         for path in writable:
@@ -107,11 +108,11 @@ def _timeout_program() -> str | None:
     return which("timeout")  # looked up once: wrap() runs once per compile
 
 
-def _wall_clock(wall_s: float) -> list[str]:
+def _wall_clock(seconds: int) -> list[str]:
     """coreutils ``timeout``, for backends without a clock of their own ([] where it is missing)."""
     program = _timeout_program()
     # TERM first (exit 124, which rustgate reads as its timeout), KILL a second later.
-    return [program, "-k", "1", str(max(1, math.ceil(wall_s)))] if program else []
+    return [program, "-k", "1", str(seconds)] if program else []
 
 
 def _system_view(backend: Backend) -> list[str]:

@@ -154,8 +154,14 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
             details["limited_by"] = limits_used
         return CheckOutcome(verdict, shown, reason, result.duration_s, details)
 
-    if result.timed_out:
-        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)")
+    sig = result.signal
+    # rustgate's timer, or the sandbox's own wall clock when it fired first (the launcher's alarm,
+    # ``timeout`` around the other backends).
+    sandbox_clock = sig == signal.SIGALRM or (
+        result.returncode == WALL_CLOCK_EXIT and result.duration_s >= limits.timeout_s
+    )
+    if result.timed_out or sandbox_clock:
+        return out("timeout", _timeout_reason(limits))
     if result.output_overflow:
         if errors:
             return out(
@@ -170,11 +176,6 @@ def outcome_from_run(result: SandboxResult, parsed: Parsed, limits: Limits, decl
         return out("error", "the sandbox could not start: " + result.stderr.strip()[-400:])
     if result.returncode == 0:
         return out("pass", None)
-    sig = result.signal
-    # The sandbox's own wall clock (the launcher's alarm, or ``timeout`` around the other
-    # backends) fired before rustgate's timer did.
-    if sig == signal.SIGALRM or (result.returncode == WALL_CLOCK_EXIT and result.duration_s >= limits.timeout_s):
-        return out("timeout", f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)")
     fault = machine_fault(diagnostics, result.stderr, sig)
     if fault is not None:
         return out("error", fault)
@@ -321,9 +322,9 @@ def check_replay(
         for target in _targets(source):
             left = limits.timeout_s - (time.monotonic() - started)
             if left <= 0:
-                reason = f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)"
+                reason = _timeout_reason(limits)
                 return CheckOutcome("timeout", diagnostics, reason, time.monotonic() - started,
-                                    {"limited_by": ["timeout_s"]})  # fmt: skip
+                                    {"limited_by": limited_by("timeout", diagnostics, reason)})  # fmt: skip
             argv = replay_argv(
                 warm,
                 target.root_file,
@@ -382,6 +383,10 @@ def _relative(diagnostic: Diagnostic, root: Path) -> Diagnostic:
 
 def _relative_text(text: str, root: Path) -> str:
     return _LONG_TYPE.sub("long-type.txt", text.replace(f"{root}/", ""))
+
+
+def _timeout_reason(limits: Limits) -> str:
+    return f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)"
 
 
 def _remaining(limits: Limits, left: float) -> Limits:
