@@ -4,7 +4,9 @@
 
 For every shape with a careful reader's form, a fresh package is made from its profile's
 template (the same pinned manifest and lockfile, cargo's own target discovery), the reader's
-files are written into it and ``cargo check --all-targets --offline --locked`` runs. A shape
+files are written into it and ``cargo check --all-targets --offline --locked`` runs (for a
+fullstack profile such as leptos-ssr, then ``cargo check --lib`` on its client profile, the
+hydrate half; the package takes the name the answer's own Cargo.toml gives). A shape
 agrees when cargo's exit status matches its label (``pass`` <=> success). Rejections are
 verdicts about what the answer teaches (another major version, hidden code): they have no
 compile form and are listed as such. The last line is ``oracle_agreement=X (N shapes)``.
@@ -24,31 +26,39 @@ import tomlkit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from answer_shapes import SHAPES, Shape  # noqa: E402
+from answer_shapes import SHAPES  # noqa: E402
 
 from rustgate.cargo.templates import Profile, load_profiles  # noqa: E402
 from rustgate.paths import cache_dir  # noqa: E402
 
 
-def oracle_manifest(profile: Profile) -> str:
-    """The template's pins, with cargo's own target discovery (no fixed ``[lib]``)."""
+def oracle_manifest(profile: Profile, answer_manifest: str | None = None) -> str:
+    """The template's pins, with cargo's own target discovery (no fixed ``[lib]``), under the
+    package name of the answer's own manifest when it gives one (its binaries ``use`` that name)."""
     doc = tomlkit.parse(profile.manifest_text)
     if "lib" in doc:
         del doc["lib"]
+    name = (tomlkit.parse(answer_manifest).get("package") or {}).get("name") if answer_manifest else None
+    if name:
+        doc["package"]["name"] = str(name)  # type: ignore[index]
     return tomlkit.dumps(doc)
 
 
-def cargo_check(shape: Shape, profile: Profile, target_dir: Path) -> tuple[bool, str]:
-    assert shape.reader is not None
+def _cargo(files: dict[str, str], profile: Profile, target_dir: Path, targets: list[str]) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="rustgate-oracle-") as scratch:
         root = Path(scratch)
-        (root / "Cargo.toml").write_text(oracle_manifest(profile), encoding="utf-8")
-        (root / "Cargo.lock").write_text(profile.lock_text, encoding="utf-8")
-        for relative, text in shape.reader.items():
+        manifest = oracle_manifest(profile, files.get("Cargo.toml"))
+        name = tomlkit.parse(manifest)["package"]["name"]  # type: ignore[index]
+        (root / "Cargo.toml").write_text(manifest, encoding="utf-8")
+        lock = profile.lock_text.replace('name = "rustgate_probe"\n', f'name = "{name}"\n')
+        (root / "Cargo.lock").write_text(lock, encoding="utf-8")
+        for relative, text in files.items():
+            if relative == "Cargo.toml":
+                continue
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             (root / relative).write_text(text, encoding="utf-8")
         run = subprocess.run(
-            ["cargo", "check", "--all-targets", "--offline", "--locked", "--message-format", "short", "-q"],
+            ["cargo", "check", *targets, "--offline", "--locked", "--message-format", "short", "-q"],
             cwd=root,
             env={**os.environ, "CARGO_TARGET_DIR": str(target_dir)},
             capture_output=True,
@@ -57,6 +67,18 @@ def cargo_check(shape: Shape, profile: Profile, target_dir: Path) -> tuple[bool,
         )
         errors = [line for line in run.stderr.splitlines() if "error" in line]
         return run.returncode == 0, errors[0] if errors else ""
+
+
+def cargo_check(
+    files: dict[str, str], profile: Profile, target_dir: Path, client: Profile | None = None
+) -> tuple[bool, str]:
+    """Plain ``cargo check --all-targets`` of a reader's package on the profile's pins, and for a
+    fullstack profile ``cargo check --lib`` of its library on the client profile's pins."""
+    ok, first_error = _cargo(files, profile, target_dir, ["--all-targets"])
+    if ok and client is not None and "src/lib.rs" in files:
+        ok, first_error = _cargo(files, client, target_dir.parent / client.name, ["--lib"])
+        first_error = f"client: {first_error}" if first_error else first_error
+    return ok, first_error
 
 
 def main() -> None:
@@ -73,7 +95,7 @@ def main() -> None:
             continue
         profile = profiles[shape.crate]
         target_dir = cache_dir() / "oracle" / profile.name
-        ok, first_error = cargo_check(shape, profile, target_dir)
+        ok, first_error = cargo_check(shape.reader, profile, target_dir, profiles.get(profile.client))
         label_ok = ok == (shape.expect == "pass")
         checked += 1
         agreed += label_ok

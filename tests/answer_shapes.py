@@ -262,3 +262,414 @@ SHAPES: list[Shape] = [
         "std-use-missing", "10", "rust", "fail", _r(fill(DISPLAY, use="")), _lib(fill(DISPLAY, use="")), "E0433",
     ),  # fmt: skip
 ]
+
+# Rule 7: a fullstack leptos answer is checked as the server and, its library again, as the client.
+FULLSTACK_APP = """use leptos::prelude::*;
+<top_use>
+#[server]
+pub async fn count_visits() -> Result<i64, ServerFnError> {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT 1").fetch_one(&pool).await?;
+    Ok(n)
+}
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[<kind>]
+pub fn App() -> impl IntoView {
+    let visits = Resource::new(|| (), |_| count_visits());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading..."</p> }>
+            {move || visits.get().map(|n| view! { <p>{format!("{n:?}")}</p> })}
+        </Suspense>
+    }
+}
+"""
+FULLSTACK_LIB = """pub mod app;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::<hydrate>(app::App);
+}
+"""
+FULLSTACK_MAIN = """#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() {
+    use axum::Router;
+    use leptos::prelude::*;
+    use leptos_axum::{generate_route_list, LeptosRoutes};
+    use visits::app::{shell, App};
+
+    let conf = get_configuration(None).unwrap();
+    let leptos_options = conf.leptos_options;
+    let addr = leptos_options.site_addr;
+    let routes = generate_route_list(App);
+    let app = Router::new()
+        .leptos_routes(&leptos_options, routes, {
+            let leptos_options = leptos_options.clone();
+            move || shell(leptos_options.clone())
+        })
+        .with_state(leptos_options);
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    axum::serve(listener, app.into_make_service()).await.unwrap();
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {}
+"""
+FULLSTACK_TOML = '[package]\nname = "visits"\nversion = "0.1.0"\nedition = "2021"\n\n[lib]\ncrate-type = ["cdylib", "rlib"]\n\n[features]\nhydrate = ["leptos/hydrate"]\nssr = ["leptos/ssr", "dep:leptos_axum", "dep:sqlx"]'
+FULLSTACK = f"""A fullstack leptos app: the server renders the page, the browser hydrates it.
+
+{F}toml
+{FULLSTACK_TOML}
+{F}
+
+The library holds the app and the client's entry point:
+
+{F}rust
+// src/lib.rs
+<lib>{F}
+
+The app, with a server function the page calls:
+
+{F}rust
+// src/app.rs
+<app>{F}
+
+And the server:
+
+{F}rust
+// src/main.rs
+{FULLSTACK_MAIN}{F}
+"""
+
+
+def _fullstack(top_use: str = "", hydrate: str = "hydrate_body", kind: str = "component") -> tuple[str, dict[str, str]]:
+    app = fill(FULLSTACK_APP, top_use=top_use, kind=kind)
+    lib = fill(FULLSTACK_LIB, hydrate=hydrate)
+    answer = fill(FULLSTACK, lib=lib, app=app)
+    return answer, {"Cargo.toml": FULLSTACK_TOML, "src/lib.rs": lib, "src/app.rs": app, "src/main.rs": FULLSTACK_MAIN}
+
+
+SHAPES += [
+    Shape("fullstack-both-sides", "7", "leptos-ssr", "pass", *_fullstack()),
+    Shape("fullstack-client-entry-broken", "7", "leptos-ssr", "fail", *_fullstack(hydrate="hydrate_everything"), "E0425"),
+    Shape(
+        "fullstack-server-crate-on-client", "7", "leptos-ssr", "fail",
+        *_fullstack(top_use="use sqlx::SqlitePool;\n"), "RG-SERVER-ONLY",
+    ),  # fmt: skip
+    Shape(
+        "fullstack-server-crate-behind-cfg", "7", "leptos-ssr", "pass",
+        *_fullstack(top_use='#[cfg(feature = "ssr")]\nuse sqlx::SqlitePool;\n'),
+    ),  # fmt: skip
+    Shape("fullstack-island", "7", "leptos-ssr", "pass", *_fullstack(kind="island")),
+]
+
+# Rule 2: an answer that is one usage snippet and nothing else.
+ONLY_USAGE = f"Collect the words:\n\n{F}rust\nlet words: Vec<&str> = \"a b c\".split(' ').collect();\nprintln!(\"{{}}\", words.len());\n{F}\n"
+
+# Rule 1/3: independent examples joined into one listing, each with its own imports.
+EXAMPLES = f"""Count with a map:
+
+{F}rust
+use std::{{collections::HashMap, fmt::Write}};
+
+pub fn counts(words: &[&str]) -> HashMap<String, usize> {{
+    let mut out = HashMap::new();
+    for w in words {{
+        *out.entry(w.to_string()).or_insert(0) += 1;
+    }}
+    out
+}}
+{F}
+
+Or list the keys:
+
+{F}rust
+<second_use>
+
+pub fn keys(map: &HashMap<String, usize>) -> Vec<String> {{
+    map.keys().cloned().collect()
+}}
+{F}
+"""
+EXAMPLES_LIB = (
+    "use std::{collections::HashMap, fmt::Write};\n\npub fn counts(words: &[&str]) -> HashMap<String, usize> {\n"
+    "    let mut out = HashMap::new();\n    for w in words {\n        *out.entry(w.to_string()).or_insert(0) += 1;\n"
+    "    }\n    out\n}\n\npub fn keys(map: &HashMap<String, usize>) -> Vec<String> {\n    map.keys().cloned().collect()\n}\n"
+)
+
+# Rule 5: an answer whose Rust is all ```rust,ignore (a book's multi-file program).
+SPLIT_MAIN = "mod my;\n\nfn main() {\n    my::function();\n}\n"
+SPLIT_MY = "pub fn function() {\n    println!(\"called `my::function()`\");\n}\n"
+IGNORED_FILES = f"""In `split.rs`:
+
+{F}rust,ignore
+{SPLIT_MAIN}{F}
+
+In `my.rs`:
+
+{F}rust,ignore
+<my>{F}
+
+{F}shell
+$ rustc split.rs && ./split
+called `my::function()`
+{F}
+"""
+
+# Rule 2/5: a block written for rustdoc (hidden lines, no `fn main`) is compiled as rustdoc does.
+DOCTEST = f"""The state machine:
+
+{F}rust
+use std::time::Instant;
+
+enum State {{
+    Waiting(Delay),
+    Done,
+}}
+<hidden>struct Delay {{ when: Instant }};
+
+pub fn is_done(state: &State) -> bool {{
+    matches!(state, State::Done)
+}}
+{F}
+"""
+DOCTEST_LIB = (
+    "use std::time::Instant;\n\nenum State {\n    Waiting(Delay),\n    Done,\n}\nstruct Delay { when: Instant }\n\n"
+    "pub fn is_done(state: &State) -> bool {\n    matches!(state, State::Done)\n}\n"
+)
+
+# Rule 5: an API sketch (elided bodies, and the text says it is one) beside real code.
+SKETCH = f"""<lead>
+
+{F}rust
+impl Counter {{
+    fn new() -> Counter {{ ... }}
+    fn bump(&mut self) {{ ... }}
+}}
+{F}
+
+The real thing:
+
+{F}rust
+{ADD}
+{F}
+"""
+
+# Rule 10: a module of a pinned crate used without its `use` is a missing import, not a crate.
+PINNED_MODULE = f"""{F}rust
+<use>use axum::Router;
+
+pub fn app() -> Router {{
+    Router::new().route("/", routing::get(|| async {{ "hi" }}))
+}}
+{F}
+"""
+_AXUM_ROUTING = 'use axum::Router;\n\npub fn app() -> Router {\n    Router::new().route("/", routing::get(|| async { "hi" }))\n}\n'
+
+SHAPES += [
+    Shape(
+        "usage-only", "2", "rust", "pass", ONLY_USAGE,
+        _main("fn main() {\n    let words: Vec<&str> = \"a b c\".split(' ').collect();\n    println!(\"{}\", words.len());\n}\n"),
+        read_as={0: "usage"},
+    ),  # fmt: skip
+    Shape(
+        "usage-only-broken", "2", "rust", "fail", ONLY_USAGE.replace("Vec<&str>", "Vec<u8>"),
+        _main("fn main() {\n    let words: Vec<u8> = \"a b c\".split(' ').collect();\n    println!(\"{}\", words.len());\n}\n"),
+        "E0277",
+    ),  # fmt: skip
+    Shape("examples-share-imports", "1", "rust", "pass", fill(EXAMPLES, second_use="use std::collections::HashMap;"), _lib(EXAMPLES_LIB)),
+    Shape(
+        "examples-clashing-imports", "1", "rust", "fail",
+        fill(EXAMPLES, second_use="use std::collections::BTreeMap as HashMap;"),
+        _lib(EXAMPLES_LIB.replace("\n\npub fn keys", "\nuse std::collections::BTreeMap as HashMap;\n\npub fn keys")), "E0252",
+    ),  # fmt: skip
+    Shape(
+        "ignored-only-files", "5", "rust", "pass", fill(IGNORED_FILES, my=SPLIT_MY),
+        {"src/main.rs": SPLIT_MAIN, "src/my.rs": SPLIT_MY}, read_as={0: "code", 1: "code", 2: "not code"},
+    ),  # fmt: skip
+    Shape(
+        "ignored-only-files-broken", "5", "rust", "fail", fill(IGNORED_FILES, my=SPLIT_MY.replace("pub fn", "fn")),
+        {"src/main.rs": SPLIT_MAIN, "src/my.rs": SPLIT_MY.replace("pub fn", "fn")}, "E0603",
+    ),  # fmt: skip
+    Shape(
+        "ignored-only-marked-wrong", "5", "rust", "fail",
+        fill(IGNORED_FILES, my=SPLIT_MY).replace("In `my.rs`:", "This won't compile, in `my.rs`:"),
+        {"src/main.rs": SPLIT_MAIN}, "E0583", read_as={1: "ignored"},
+    ),  # fmt: skip
+    Shape("doctest-item-semicolon", "5", "rust", "pass", fill(DOCTEST, hidden="# "), _lib(DOCTEST_LIB)),
+    Shape(
+        "doctest-item-semicolon-not-hidden", "5", "rust", "fail", fill(DOCTEST, hidden=""),
+        _lib(DOCTEST_LIB.replace("when: Instant }", "when: Instant };")),
+    ),  # fmt: skip
+    Shape(
+        "api-sketch", "5", "rust", "pass", fill(SKETCH, lead="The API looks roughly like this:"), _lib(ADD),
+        read_as={0: "not code", 1: "code"},
+    ),  # fmt: skip
+    Shape(
+        "api-sketch-unmarked", "5", "rust", "fail", fill(SKETCH, lead="The counter:"),
+        _lib("impl Counter {\n    fn new() -> Counter { ... }\n    fn bump(&mut self) { ... }\n}\n" + ADD),
+    ),  # fmt: skip
+    Shape(
+        "pinned-module-used", "10", "axum", "pass", fill(PINNED_MODULE, use="use axum::routing;\n"),
+        _lib("use axum::routing;\n" + _AXUM_ROUTING),
+    ),  # fmt: skip
+    Shape("pinned-module-no-use", "10", "axum", "fail", fill(PINNED_MODULE, use=""), _lib(_AXUM_ROUTING), "E0433"),
+]
+
+# Rule 1: an excerpt of a function shown elsewhere (it uses that function's locals).
+COUNTER_MAIN = (
+    "fn main() {\n    let mut count = 0;\n    let step = 2;\n    for _ in 0..3 {\n        count += step;\n    }\n"
+    '    println!("{count}");\n}'
+)
+EXCERPT = f"""The loop adds the step each time:
+
+{F}rust
+<excerpt>
+{F}
+
+The whole program:
+
+{F}rust
+{COUNTER_MAIN}
+{F}
+"""
+# Rule 2: a snippet that continues the one before it (it uses that one's `let`).
+STEPS = f"""First build the list:
+
+{F}rust
+let mut names = vec!["b".to_string(), "a".to_string()];
+{F}
+
+Then sort and print it:
+
+{F}rust
+<then>
+{F}
+"""
+# Rule 1: a tutorial's first version of a function, then the version it ends with.
+DRAFTS = f"""Start with a stub:
+
+{F}rust
+pub fn greet(name: &str) -> String {{
+    <first>
+}}
+{F}
+
+<lead>
+
+{F}rust
+pub fn greet(name: &str) -> String {{
+    format!("Hello, {{name}}!")
+}}
+{F}
+"""
+GREETS = 'pub fn greet(name: &str) -> String {\n    format!("Hello, {name}!")\n}\n'
+# Rule 5: markup for a view macro, shown in a rust fence, beside the component.
+LEPTOS_COUNTER = (
+    "use leptos::prelude::*;\n\n#[component]\npub fn Counter() -> impl IntoView {\n    let (count, set_count) = signal(0);\n"
+    "    view! {\n        <button on:click=move |_| set_count.set(count.get() + 1)>{count}</button>\n    }\n}"
+)
+MARKUP = f"""The component:
+
+{F}rust
+{LEPTOS_COUNTER}
+{F}
+
+Its button, on its own:
+
+{F}rust
+<fragment>
+{F}
+"""
+# Rule 3: a glob import (a prelude) shown in one program of an answer applies to its others.
+GLOBS = f"""A map of counts:
+
+{F}rust
+fn main() {{
+    let mut m: HashMap<&str, i32> = HashMap::new();
+    m.insert("a", 1);
+    println!("{{m:?}}");
+}}
+{F}
+
+Or with a sorted map, importing both:
+
+{F}rust
+<use>
+fn main() {{
+    let mut m: BTreeMap<&str, i32> = BTreeMap::new();
+    m.insert("a", 1);
+    println!("{{m:?}}");
+}}
+{F}
+"""
+_HASH_MAIN = 'fn main() {\n    let mut m: HashMap<&str, i32> = HashMap::new();\n    m.insert("a", 1);\n    println!("{m:?}");\n}\n'
+_BTREE_MAIN = 'fn main() {\n    let mut m: BTreeMap<&str, i32> = BTreeMap::new();\n    m.insert("a", 1);\n    println!("{m:?}");\n}\n'
+
+SHAPES += [
+    Shape(
+        "excerpt-of-function", "1", "rust", "pass", fill(EXCERPT, excerpt="for _ in 0..3 {\n    count += step * 1;\n}"),
+        _main(COUNTER_MAIN), read_as={0: "piece", 1: "code"},
+    ),  # fmt: skip
+    Shape(
+        "excerpt-unbound-name", "1", "rust", "fail", fill(EXCERPT, excerpt="for _ in 0..3 {\n    total += stride;\n}"),
+        _main(COUNTER_MAIN) | {"examples/snippet.rs": "fn main() {\n    for _ in 0..3 {\n        total += stride;\n    }\n}\n"},
+        "E0425", read_as={0: "usage"},
+    ),  # fmt: skip
+    Shape(
+        "snippet-continues", "2", "rust", "pass", fill(STEPS, then='names.sort();\nprintln!("{names:?}");'),
+        _main('fn main() {\n    let mut names = vec!["b".to_string(), "a".to_string()];\n    names.sort();\n    println!("{names:?}");\n}\n'),
+        read_as={0: "usage", 1: "piece"},
+    ),  # fmt: skip
+    Shape(
+        "snippet-continues-broken", "2", "rust", "fail", fill(STEPS, then='names.sort_by_len();\nprintln!("{names:?}");'),
+        _main('fn main() {\n    let mut names = vec!["b".to_string(), "a".to_string()];\n    names.sort_by_len();\n    println!("{names:?}");\n}\n'),
+        "E0599",
+    ),  # fmt: skip
+    Shape(
+        "draft-then-final", "1", "rust", "pass", fill(DRAFTS, first="todo!()", lead="Now fill it in:"),
+        _lib(GREETS), read_as={0: "piece", 1: "code"},
+    ),  # fmt: skip
+    Shape(
+        "draft-offered-as-alternative", "3", "rust", "fail",
+        fill(DRAFTS, first="name.len()", lead="Or, with a greeting:"),
+        _lib('pub fn greet(name: &str) -> String {\n    name.len()\n}\n'), "E0308",
+    ),  # fmt: skip
+    Shape(
+        "markup-fragment", "5", "leptos", "pass",
+        fill(MARKUP, fragment="<button on:click=move |_| set_count.set(count.get() + 1)>{count}</button>"),
+        _lib(LEPTOS_COUNTER), read_as={1: "not code"},
+    ),  # fmt: skip
+    Shape(
+        "qualified-path-not-markup", "5", "rust", "fail",
+        f"{F}rust\nlet v: Vec<u8> = <Vec<u8> as Default>::default();\nlet n: String = <u8 as Default>::default();\n{F}\n",
+        _main("fn main() {\n    let v: Vec<u8> = <Vec<u8> as Default>::default();\n    let n: String = <u8 as Default>::default();\n}\n"),
+        "E0308",
+    ),  # fmt: skip
+    Shape(
+        "glob-import-shared", "3", "rust", "pass", fill(GLOBS, use="use std::collections::*;"),
+        {"src/main.rs": "use std::collections::*;\n" + _HASH_MAIN, "examples/btree.rs": "use std::collections::*;\n" + _BTREE_MAIN},
+    ),  # fmt: skip
+    Shape(
+        "glob-import-missing", "3", "rust", "fail", fill(GLOBS, use="use std::collections::BTreeMap;"),
+        {"src/main.rs": _HASH_MAIN, "examples/btree.rs": "use std::collections::BTreeMap;\n" + _BTREE_MAIN}, "E0433",
+    ),  # fmt: skip
+]

@@ -73,9 +73,18 @@ class CodeBlock:
     @property
     def compiled(self) -> bool:
         """A Rust block rustdoc would compile: not marked ``ignore``, ``compile_fail`` or a variant."""
-        return self.is_rust and not (self.flags & _NOT_COMPILED) and not any(
-            f.startswith("ignore-") for f in self.flags
+        return (
+            self.is_rust and not (self.flags & _NOT_COMPILED) and not any(f.startswith("ignore-") for f in self.flags)
         )
+
+    @property
+    def harness_ignored(self) -> bool:
+        """Marked ``ignore`` only: rustdoc's harness is told to skip it (it needs a crate the doc
+        build lacks, or several files), which says nothing about the code being wrong."""
+        if not self.is_rust or self.compiled:
+            return False
+        marks = self.flags & _NOT_COMPILED
+        return marks <= {"ignore"} and (bool(marks) or any(f.startswith("ignore-") for f in self.flags))
 
 
 @dataclass(frozen=True)

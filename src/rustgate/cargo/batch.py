@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import tomlkit
 
+from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.diagnostics import parse_rustc_json, split_lines
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.isolation import Isolation
@@ -112,8 +113,9 @@ def check_batch(
             wall_s=sandbox_wall_clock(batch_limits.timeout_s),
         )
         result = run_limited(wrapped, cwd=root, env=env, limits=batch_limits)
+        modules = pinned_modules(profile)
         for new, old in enumerate(todo):
-            outcomes[old] = _attribute(result, _target_name(new), limits, set(sources[old].local_names))
+            outcomes[old] = _attribute(result, _target_name(new), limits, set(sources[old].local_names) | modules)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return [o if o is not None else CheckOutcome("error", reason="no result") for o in outcomes]

@@ -72,9 +72,12 @@ _RESOLUTION_CODES = frozenset({"E0432", "E0433", "E0463"})
 def _unlinked(message: dict[str, Any], code: str | None) -> list[str]:
     if code not in _RESOLUTION_CODES:
         return []
+    children = [str(c.get("message") or "") for c in message.get("children") or [] if isinstance(c, dict)]
+    if any(child.startswith("consider importing") for child in children):
+        return []  # the name exists (a module of std or of a pinned crate): a missing `use`, not a crate
     texts = [str(message.get("message", ""))]
     texts += [str(s.get("label") or "") for s in message.get("spans") or [] if isinstance(s, dict)]
-    texts += [str(c.get("message") or "") for c in message.get("children") or [] if isinstance(c, dict)]
+    texts += children
     names = []
     for text in texts:
         for match in _UNLINKED.finditer(text):

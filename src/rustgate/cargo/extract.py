@@ -26,7 +26,7 @@ from rustgate.cargo.manifest_deps import dependency_rejection, read_manifests
 from rustgate.cargo.reading import program_blocks, read_blocks
 from rustgate.cargo.rejection import Rejection
 from rustgate.cargo.templates import Profile, choose_profile, load_profiles
-from rustgate.cargo.usage import joined, usage_function
+from rustgate.cargo.usage import joined, shared_globs, usage_function, with_globs
 from rustgate.markdown import MAX_NESTING, ParsedMarkdown, read_markdown
 from rustgate.records import Record
 
@@ -129,6 +129,34 @@ def extern_crates(stream: list[Token]) -> list[tuple[str, int]]:
     return found
 
 
+def _root_under_another_name(files: dict[str, str], rust_paths: set[str]) -> str | None:
+    """The one ``src/<name>.rs`` with a ``fn main`` that no other file declares as a module, when
+    the answer gives no ``src/main.rs`` or ``src/lib.rs``: the program a book builds with
+    ``rustc split.rs``, whose ``mod my;`` finds ``my.rs`` beside it."""
+    if {"src/main.rs", "src/lib.rs"} & rust_paths:
+        return None
+    streams: dict[str, list[Token]] = {}
+    for path in rust_paths:
+        try:
+            streams[path] = list(tokenize(files[path]))
+        except LexError:
+            return None
+    declared = {
+        stream[i + 1].text
+        for stream in streams.values()
+        for i in range(len(stream) - 1)
+        if stream[i].kind == "ident" and stream[i].text == "mod"
+    }
+    roots = [
+        path
+        for path in sorted(rust_paths)
+        if PurePosixPath(path).parent == PurePosixPath("src")
+        and PurePosixPath(path).stem not in declared
+        and has_main(streams[path])
+    ]
+    return roots[0] if len(roots) == 1 else None
+
+
 def has_main(stream: list[Token]) -> bool:
     """A top-level ``fn main(``: the loose code is a binary."""
     depth = 0
@@ -217,7 +245,20 @@ def _extract(
     rust_paths = set(rust)
     programs = [program_blocks(reading, i) for i in range(reading.programs)]
     loose = programs[0] if programs else []
-    loose_code = joined(loose)
+    if not loose:
+        renamed = _root_under_another_name(files, rust_paths)
+        if renamed is not None:
+            files["src/main.rs"] = files.pop(renamed)
+            rust_paths = (rust_paths - {renamed}) | {"src/main.rs"}
+            for rb in reading.blocks:
+                if rb.file == renamed:
+                    rb.file = "src/main.rs"
+                    rb.note = f"{PurePosixPath(renamed).name} has `fn main` and no file declares it: the program's root"
+            notes.append(
+                f"{renamed} is the program's root (`rustc {PurePosixPath(renamed).name}`): compiled as src/main.rs"
+            )
+    globs = shared_globs(programs)
+    loose_code = with_globs(joined(loose), globs) if loose else ""
     try:
         loose_stream = list(tokenize(loose_code)) if loose else []
     except LexError as exc:
@@ -236,7 +277,7 @@ def _extract(
         if not program:
             continue
         path = f"src/rustgate_alternative_{program[-1].line}.rs"
-        files[path] = joined(program)
+        files[path] = with_globs(joined(program), globs)
         try:
             alternatives[path] = "bin" if has_main(list(tokenize(files[path]))) else "lib"
         except LexError as exc:

@@ -95,6 +95,11 @@ def check_tree(paths: list[str]) -> None:
             parent = parent.parent
 
 
+def _declares(text: str, module: str) -> bool:
+    """Whether a synthesized file already has a ``mod`` line for ``module`` (any visibility)."""
+    return re.search(rf"(?m)^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+{re.escape(module)}\s*;", text) is not None
+
+
 def module_parents(files: dict[str, str], roots: set[str], added: dict[str, str]) -> dict[str, str]:
     """Module files to write so every given ``src/**.rs`` is declared by a parent module.
 
@@ -115,10 +120,8 @@ def module_parents(files: dict[str, str], roots: set[str], added: dict[str, str]
             parent_candidates = sorted(roots) if at_top else [f"{folder}.rs", f"{folder}/mod.rs"]
             existing = [p for p in parent_candidates if p in files or p in added]
             if existing:
-                if existing[0] in added:
-                    line = f"pub mod {module};\n"
-                    if line not in added[existing[0]]:
-                        added[existing[0]] += line
+                if existing[0] in added and not _declares(added[existing[0]], module):
+                    added[existing[0]] += f"pub mod {module};\n"
                 break
             parent = parent_candidates[0]
             added[parent] = f"pub mod {module};\n"

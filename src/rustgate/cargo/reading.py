@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from rustgate.cargo.layout import header_path
+from rustgate.cargo.lexer import LexError, tokenize
 from rustgate.cargo.shape import Shape, shape_of
 from rustgate.markdown import CodeBlock, split_lines
 
@@ -39,8 +40,20 @@ _WRONG = re.compile(
     r"|\b(wrong|incorrect|broken|buggy|mistake|anti-?pattern|don'?t do this|common error)\b|❌",
     re.I,
 )
-_FIXED = re.compile(
-    r"\b(fix(?:ed)?|correct(?:ed)?|working|right way|instead|solution|should be|do this)\b|✅", re.I
+_FIXED = re.compile(r"\b(fix(?:ed)?|correct(?:ed)?|working|right way|instead|solution|should be|do this)\b|✅", re.I)
+_ALTERNATIVE = re.compile(
+    r"(?:^|[.:!?]\s+)or\b|\balternative(?:ly)?\b|\banother (?:way|option|approach|version)\b"
+    r"|\bdifferent (?:way|approach)\b",
+    re.I,
+)
+# A block that opens with an element (``<progress max="50" .../>``): the inside of a view macro.
+_MARKUP = re.compile(r"\s*(?://[^\n]*\n\s*)*<[A-Za-z][\w:-]*(?:\s*/?>|\s*\n|\s+[\w:-]+\s*=)")
+# An API sketch: bodies elided as ``{ ... }`` under prose that says it is a sketch.
+_ELIDED_BODY = re.compile(r"\{\s*(?:\.\.\.|…)\s*\}")
+_SKETCH = re.compile(
+    r"\b(roughly|approximately|sketch(?:ed)?|simplified|pseudo-?code|outline|skeleton|in a nutshell"
+    r"|(?:api|interface|signatures?) (?:looks?|is|are)(?: something)? like)\b",
+    re.I,
 )
 _PATH_WORD = r"(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.(?:rs|toml|html|css|scss|sql|js|json|ya?ml|txt|md)"
 _PROSE_PATH = re.compile(rf"(?<![\w/.-]){_PATH_WORD}(?![\w/-])")
@@ -112,6 +125,55 @@ def unhide(body: str) -> str:
     return "\n".join(out)
 
 
+_BRACED_ITEMS = frozenset({"struct", "enum", "union", "impl", "trait", "fn", "mod"})
+_ITEM_PREFIXES = frozenset({"pub", "crate", "unsafe", "async", "default", "extern", "const"})
+
+
+def as_doctest(raw: str, body: str) -> str:
+    """A block written for rustdoc (it has hidden lines) and without ``fn main`` is compiled as
+    rustdoc compiles it, inside ``fn main``: there an empty statement after an item
+    (``struct Delay { when: Instant };``) is legal. The gate keeps the items at module level, so
+    those ``;`` are blanked; nothing else changes."""
+    if body == raw:
+        return body
+    try:
+        tokens = list(tokenize(body))
+    except LexError:
+        return body
+    depth, lines = 0, set()
+    item: str | None = None  # the keyword of the top-level item being read; "}" once it closed
+    for i, token in enumerate(tokens):
+        if token.kind == "open":
+            depth += 1
+            continue
+        if token.kind == "close":
+            depth -= 1
+            if depth == 0 and token.text == "}" and item in _BRACED_ITEMS:
+                item = "}"
+            continue
+        if depth != 0:
+            continue
+        if token.text == "fn" and i + 1 < len(tokens) and tokens[i + 1].text == "main":
+            return body
+        if token.text == ";":
+            if item == "}" and tokens[i - 1].line == token.line:
+                lines.add(token.line)
+            item = None
+        elif item == "}":
+            item = token.text if token.kind == "ident" and token.text not in _ITEM_PREFIXES else None
+        elif item is None and token.kind == "ident" and token.text not in _ITEM_PREFIXES:
+            item = token.text
+    if not lines:
+        return body
+    out = body.split("\n")
+    for number in lines:
+        text = out[number - 1]
+        cut = text.rfind("};")
+        if cut >= 0:
+            out[number - 1] = text[: cut + 1] + " " + text[cut + 2 :]
+    return "\n".join(out)
+
+
 def prose_path(block: CodeBlock, extensions: tuple[str, ...]) -> str | None:
     """The file the paragraph right before the block names, if it names exactly one."""
     lead = block.lead.strip()
@@ -151,7 +213,9 @@ def read_blocks(blocks: list[CodeBlock]) -> Reading:  # noqa: C901 - the reading
         headed_rust = not lang and raw_path is not None and raw_path.endswith(".rs")
         is_rust = block.is_rust or rusty or headed_rust
         if is_rust and block.is_rust and not block.compiled:
-            read.append(ReadBlock(block, "ignored", block.body, note=f"marked {block.info!r}: not compiled"))
+            read.append(
+                ReadBlock(block, "ignored", block.body, raw_path, named_by, note=f"marked {block.info!r}: not compiled")
+            )
             continue
         if not is_rust:
             if lang == "toml" and (raw_path is None or PurePosixPath(raw_path).name == "Cargo.toml"):
@@ -162,8 +226,18 @@ def read_blocks(blocks: list[CodeBlock]) -> Reading:  # noqa: C901 - the reading
                 why = f"a {lang} block" if lang else "not Rust (output, a tree or prose)"
                 read.append(ReadBlock(block, "not code", block.body, note=why))
             continue
-        body = unhide(block.body) if block.is_rust else block.body
+        body = as_doctest(block.body, unhide(block.body)) if block.is_rust else block.body
+        if _MARKUP.match(body):
+            note = "markup for a `view!`/`html!` macro, not Rust on its own: not compiled"
+            read.append(ReadBlock(block, "not code", block.body, note=note))
+            continue
+        if _ELIDED_BODY.search(body) and _marked(block, _SKETCH):
+            note = "an API sketch (the text says so, and its bodies are elided as `{ ... }`): not compiled"
+            read.append(ReadBlock(block, "not code", block.body, note=note))
+            continue
         read.append(ReadBlock(block, "code", body, raw_path, named_by, shape_of(body)))
+    if not any(b.role == "code" for b in read):
+        _read_harness_ignored(read)
     code = [b for b in read if b.role == "code"]
     if len(code) <= MAX_RELATED:
         _mark_pieces(code)
@@ -180,11 +254,24 @@ def read_blocks(blocks: list[CodeBlock]) -> Reading:  # noqa: C901 - the reading
             if b.role == "code":
                 b.role = "usage"
                 b.note = "statements: compiled as the body of a function, as rustdoc compiles an example"
+        _mark_excerpts(code)
         reading.programs = _programs([b for b in loose if b.role == "code"])
     else:
         for b in loose:
             b.programs = [0]
     return reading
+
+
+def _read_harness_ignored(read: list[ReadBlock]) -> None:
+    """An answer whose Rust is all ``rust,ignore`` (a book's multi-file program, a listing that
+    needs a crate the doc build lacks) is read as code: the reader builds it, and ``ignore`` is
+    an instruction to rustdoc's harness, not a mark of wrong code. Blocks the text marks wrong
+    stay ignored."""
+    for b in read:
+        if b.role == "ignored" and b.block.harness_ignored and not _marked(b.block, _WRONG):
+            b.role, b.body = "code", unhide(b.block.body)
+            b.shape = shape_of(b.body)
+            b.note = f"marked {b.block.info!r}, but all the Rust the answer has: compiled, as a reader builds it"
 
 
 def _header_named(block: CodeBlock) -> bool:
@@ -202,13 +289,63 @@ def _mark_pieces(code: list[ReadBlock]) -> None:
                 continue
             if a.path is not None and a.path != b.path:
                 continue  # a named file is never a piece of another file
-            if not a.shape.piece_of(b.shape):
-                continue
-            if b.shape.piece_of(a.shape) and b.line < a.line:
+            draft = _draft_of(a, b)
+            offered = b.line > a.line and _marked(b.block, _ALTERNATIVE) and not a.shape.lines <= b.shape.lines
+            if not draft and (offered or not a.shape.piece_of(b.shape)):
+                continue  # an alternative the text offers ("Or, ...") is compiled on its own
+            if not draft and b.shape.piece_of(a.shape) and b.line < a.line:
                 continue  # the same code twice: the later copy is the one compiled
             a.role = "piece"
-            a.note = f"a piece of the block at line {b.line}: compiled there"
+            a.note = (
+                f"an earlier version of the items of the block at line {b.line}: that one is compiled"
+                if draft
+                else f"a piece of the block at line {b.line}: compiled there"
+            )
             break
+
+
+def _draft_of(a: ReadBlock, b: ReadBlock) -> bool:
+    """A tutorial's first version of a component or function, defined again (perhaps with more)
+    by a later block: the later one is the code. Programs (``fn main``) that define the same
+    items are alternatives, and so is a later block the text offers as one ("Or, ...")."""
+    if a.shape is None or b.shape is None or b.line < a.line or a.path is not None or b.path is not None:
+        return False
+    if not a.shape.keys or a.shape.has_main or a.shape.statements or _marked(b.block, _ALTERNATIVE):
+        return False
+    return a.shape.keys <= b.shape.keys
+
+
+def _mark_excerpts(code: list[ReadBlock]) -> None:
+    """Snippets that use another block's local variables cannot be compiled alone, and are not
+    meant to be. A snippet that continues an earlier snippet (it uses a ``let`` of that one) is
+    compiled in the same function, after it. A snippet that uses the locals of a function shown
+    in another block (``set_count.set(3)`` beside the component that binds ``set_count``) is an
+    excerpt of that function: compiled there. A name no block binds is the snippet's own error."""
+    items = {key.split()[-1].rsplit("::", 1)[-1] for b in code if b.shape is not None for key in b.shape.keys}
+    snippets: list[ReadBlock] = []
+    for b in code:
+        if b.role != "usage" or b.shape is None or b.shape.keys:
+            continue
+        free = b.shape.uses - b.shape.locals - items
+        earlier = [u for u in snippets if u.shape is not None and u.shape.locals & free]
+        owners = [
+            o for o in code
+            if o is not b and o.role in ("code", "piece") and o.shape is not None and o.shape.keys
+            and o.shape.locals & free
+        ]  # fmt: skip
+        if owners:
+            shared = sorted(owners[0].shape.locals & free)[0] if owners[0].shape is not None else ""
+            b.role = "piece"
+            b.note = f"an excerpt of the code at line {owners[0].line} (uses its local `{shared}`): compiled there"
+        elif earlier:
+            first = earlier[-1]
+            shared = sorted(first.shape.locals & free)[0] if first.shape is not None else ""
+            first.body = f"{first.body.rstrip()}\n{b.body}"
+            first.shape = shape_of(first.body)
+            b.role = "piece"
+            b.note = f"continues the snippet at line {first.line} (uses its `{shared}`): compiled with it"
+        else:
+            snippets.append(b)
 
 
 def _clash(a: Shape | None, b: Shape | None) -> bool:

@@ -302,8 +302,17 @@ def check_replay(
     manifest_text: str,
     limits: Limits,
     isolation: Isolation,
+    *,
+    all_given: bool = True,
+    known_modules: frozenset[str] = frozenset(),
 ) -> CheckOutcome:
-    """Compile every target of one sample under the sandbox; never raises for the sample."""
+    """Compile every target of one sample under the sandbox; never raises for the sample.
+
+    ``all_given``: a pass needs every file of the answer compiled (False for a build that
+    compiles part of the package on purpose: the client side of a fullstack answer).
+    ``known_modules``: modules of the pinned crates (``cargo.crate_modules``): a path that starts
+    with one is a missing ``use``, never a crate outside the profile.
+    """
     started = time.monotonic()
     scratch = scratch_dir("sample-")
     try:
@@ -349,7 +358,8 @@ def check_replay(
                 return CheckOutcome("rejected", [Diagnostic(level="error", code="RG-INCLUDE", message=reason)],
                                     reason, time.monotonic() - started)  # fmt: skip
             read.update(os.path.normpath(f) for f in files)
-            outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, set(source.local_names))
+            declared = set(source.local_names) | known_modules
+            outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, declared)
             diagnostics += [_relative(d, root) for d in outcome.diagnostics]
             if outcome.reason and outcome.verdict != "error":  # an error's host path says where to look
                 outcome.reason = _relative_text(outcome.reason, root)
@@ -357,7 +367,7 @@ def check_replay(
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
         outcome.duration_s = time.monotonic() - started
-        if outcome.verdict == "pass":
+        if outcome.verdict == "pass" and all_given:
             orphans = [p for p in source.given_sources() if p not in read]
             if orphans:
                 reason = f"{orphans[0]} is never compiled: no `mod` declaration reaches it"

@@ -18,7 +18,9 @@ _QUALIFIERS = {"async", "const", "unsafe", "extern", "default"}
 # Macros that only make sense as statements (inside a function body).
 _STATEMENT_MACROS = {"println", "print", "eprintln", "eprint", "dbg", "assert", "assert_eq", "assert_ne",
                      "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo", "unimplemented",
-                     "write", "writeln", "let", "select", "join", "try_join", "pin"}  # fmt: skip
+                     "write", "writeln", "let", "select", "join", "try_join", "pin",
+                     # expression macros, never items: a block of one is a usage snippet
+                     "view", "rsx", "html", "json", "vec", "format"}  # fmt: skip
 _TRIVIAL_LINE = re.compile(r"[\s{}()\[\];,]*")
 _ELISION = re.compile(r"(?://+\s*)?(?:\.\.\.|…)(?:\s*\w.*)?|//.*|/\*.*\*/")
 
@@ -31,6 +33,8 @@ class Shape:
     statements: bool  # top-level statements (``let ...;``, ``foo().await?;``): a usage snippet
     awaits: bool
     readable: bool = True  # the tokenizer could read it (else rustc will say why)
+    locals: frozenset[str] = frozenset()  # names bound by ``let`` or as function parameters, at any depth
+    uses: frozenset[str] = frozenset()  # plain names the code refers to (not fields, methods or path tails)
 
     def piece_of(self, other: Shape) -> bool:
         """Is this block shown again, whole, inside ``other``? (Identical blocks: both are.)"""
@@ -56,7 +60,69 @@ def shape_of(body: str) -> Shape:
         return Shape(frozenset(), code_lines(body), False, False, False, readable=False)
     keys, has_main, statements = _top_level(tokens)
     awaits = any(t.text == "await" and i and tokens[i - 1].text == "." for i, t in enumerate(tokens))
-    return Shape(frozenset(keys), code_lines(body), has_main, statements, awaits)
+    bound, used = _names(tokens)
+    return Shape(frozenset(keys), code_lines(body), has_main, statements, awaits, locals=bound, uses=used)
+
+
+_NOT_NAMES = frozenset(
+    {"as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+     "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self",
+     "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while"}
+)  # fmt: skip
+
+
+def _names(tokens: list[Token]) -> tuple[frozenset[str], frozenset[str]]:
+    """(local bindings, names used): one pass. A ``let`` binds the lower-case names of its pattern;
+    a function binds its parameters. Used names are identifiers not after ``.`` or ``::``."""
+    bound: set[str] = set()
+    used: set[str] = set()
+    n = len(tokens)
+    for i, token in enumerate(tokens):
+        if token.kind != "ident" or token.text in _NOT_NAMES:
+            if token.text == "let":
+                _pattern_names(tokens, i + 1, bound)
+            elif token.text == "fn" and i + 2 < n and tokens[i + 2].text == "(":
+                _parameter_names(tokens, i + 2, bound)
+            continue
+        before = tokens[i - 1].text if i else ""
+        after = tokens[i + 1].text if i + 1 < n else ""
+        if before in (".", "::", "'") or after in ("!", "::"):
+            continue
+        used.add(token.text)
+    return frozenset(bound), frozenset(used)
+
+
+def _pattern_names(tokens: list[Token], i: int, bound: set[str]) -> None:
+    depth = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if depth == 0 and token.text in ("=", ";", ":", "else"):
+            return
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth -= 1
+            if depth < 0:
+                return
+        elif token.kind == "ident" and token.text not in _NOT_NAMES and token.text[:1].islower():
+            after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+            if after not in ("(", "{", "::", "!"):
+                bound.add(token.text)
+        i += 1
+
+
+def _parameter_names(tokens: list[Token], i: int, bound: set[str]) -> None:
+    """Names before a ``:`` at the top level of a parameter list starting at ``i`` (its ``(``)."""
+    end = _skip_group(tokens, i)
+    depth = 0
+    for j in range(i, min(end, len(tokens) - 1)):
+        token = tokens[j]
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth -= 1
+        elif depth == 1 and token.kind == "ident" and tokens[j + 1].text == ":" and token.text not in _NOT_NAMES:
+            bound.add(token.text)
 
 
 def _skip_group(tokens: list[Token], i: int) -> int:

@@ -44,7 +44,9 @@ class Profile:
     ``crates``: the record ``crate`` labels this profile is the default for. ``markers``: crate
     roots whose use in an answer selects this profile over the label's default. ``frameworks``:
     crate roots that place unlabeled code in this profile's field. ``on_demand``: a bare
-    ``rustgate warm`` skips it; it is warmed when named or first needed.
+    ``rustgate warm`` skips it; it is warmed when named or first needed. ``client``: the profile
+    that compiles the other half of a fullstack answer (leptos-ssr's library again, as the
+    ``hydrate`` build); "" when the profile has one side only.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Profile:
     frameworks: tuple[str, ...] = ()
     description: str = ""
     on_demand: bool = False
+    client: str = ""
     source: str = BUILT_IN
     lock_path: Path | None = None
     lib_names: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -173,11 +176,19 @@ def profile_from_texts(
         frameworks=_strings(meta, "frameworks", where),
         description=str(meta.get("description", "")),
         on_demand=bool(meta.get("on_demand", False)),
+        client=_client(meta, where),
         source=source,
         lock_path=lock_path,
         lib_names={str(k): str(v) for k, v in lib_names.items()},
         seed_lock=seed_lock,
     )
+
+
+def _client(meta: dict[str, object], where: str) -> str:
+    value = meta.get("client", "")
+    if not isinstance(value, str):
+        raise TemplateError(f"{where}: [package.metadata.rustgate] client must be a profile name")
+    return value
 
 
 _LOCK_ENTRY = re.compile(r'^\[\[package\]\]\r?\nname = "([^"\n]+)"\r?\nversion = "([^"\n]+)"', re.M)
@@ -226,6 +237,13 @@ def load_profiles(root: Path | None = None, config: Path | None = None) -> dict[
     project = config or find_project_file()
     if project is not None:
         profiles.update(user_profiles(project, profiles))
+    for profile in profiles.values():
+        client = profiles.get(profile.client)
+        if profile.client and (client is None or client.client or client.name == profile.name):
+            raise TemplateError(
+                f"{profile.source if not profile.built_in else profile.path / 'Cargo.toml'}: client profile "
+                f"{profile.client!r} of {profile.name!r} must be another profile that has no client of its own"
+            )
     return profiles
 
 

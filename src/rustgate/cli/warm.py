@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rustgate warm: error: {exc}", file=sys.stderr)
         return 2
     names = args.profiles or [n for n, p in profiles.items() if args.all or not p.on_demand]
+    # A profile's client side is part of its checks: warming one warms both.
+    names += [profiles[n].client for n in list(names) if n in profiles and profiles[n].client not in ("", *names)]
     unknown = [n for n in names if n not in profiles]
     if unknown:
         print(f"rustgate warm: unknown profile(s) {', '.join(unknown)}; known: {', '.join(profiles)}", file=sys.stderr)

@@ -32,6 +32,8 @@ class CompileJob:
     profile: str
     fingerprint: str  # ``Profile.fingerprint`` on the driver: a node with other templates refuses
     limits: Limits
+    client: str | None = None  # the profile that compiles the library again as the client side
+    client_fingerprint: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
+from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
 from rustgate.cargo.replay import CheckOutcome, check_replay
+from rustgate.cargo.sandbox import Limits
+from rustgate.cargo.sides import client_source, merge_sides, not_checked
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
@@ -61,24 +64,24 @@ class Node:
         self.toolchain = toolchain
         return None
 
-    def warm(self, job: CompileJob) -> WarmProfile | str:
-        """The job's warm profile, looked up once per profile (and built once, if allowed)."""
+    def warm(self, name: str, fingerprint: str) -> WarmProfile | str:
+        """A profile's warm state, looked up once per profile (and built once, if allowed)."""
         with self._lock:
-            key = f"{job.profile}/{job.fingerprint}"
+            key = f"{name}/{fingerprint}"
             if key not in self._warm:
-                self._warm[key] = self._resolve_warm(job)
+                self._warm[key] = self._resolve_warm(name, fingerprint)
             return self._warm[key]
 
-    def _resolve_warm(self, job: CompileJob) -> WarmProfile | str:
+    def _resolve_warm(self, name: str, fingerprint: str) -> WarmProfile | str:
         assert self.toolchain is not None
-        profile = self.profiles.get(job.profile)
+        profile = self.profiles.get(name)
         if profile is None:
-            return f"profile {job.profile!r} does not exist{self.where}: every node needs the driver's templates"
+            return f"profile {name!r} does not exist{self.where}: every node needs the driver's templates"
         here = profile.fingerprint
-        if here != job.fingerprint:
+        if here != fingerprint:
             return (
-                f"profile {job.profile!r}{self.where} differs from the driver's (manifest and lockfile fingerprint "
-                f"{here}, the driver's {job.fingerprint}): every node needs the same templates and lockfiles"
+                f"profile {name!r}{self.where} differs from the driver's (manifest and lockfile fingerprint "
+                f"{here}, the driver's {fingerprint}): every node needs the same templates and lockfiles"
             )
         state = load_warm(profile, self.toolchain, self.cache_root)
         if state is not None:
@@ -97,31 +100,55 @@ class Node:
         """One job by rustc replay; never raises."""
         if self.problem is not None:
             return CheckOutcome("error", reason=self.problem)
-        state = self.warm(job)
+        state = self.warm(job.profile, job.fingerprint)
         if isinstance(state, str):
             return CheckOutcome("error", reason=state)
         assert self.toolchain is not None and self.isolation is not None
         try:
-            return check_replay(
-                job.source, state, self.toolchain, self.profiles[job.profile].manifest_text, job.limits, self.isolation
-            )
+            profile = self.profiles[job.profile]
+            outcome = check_replay(
+                job.source, state, self.toolchain, profile.manifest_text, job.limits, self.isolation,
+                known_modules=pinned_modules(profile),
+            )  # fmt: skip
+            return self.client_side(job, outcome)
         except OSError as exc:
             return CheckOutcome("error", reason=os_failure(exc, f"run the compiler{self.where}"))
+
+    def client_side(self, job: CompileJob, server: CheckOutcome) -> CheckOutcome:
+        """A fullstack answer's library compiled again as the client build (``cargo.sides``)."""
+        source = client_source(job.source, job.client) if job.client else None
+        if job.client is None or source is None:
+            return server
+        if server.verdict != "pass":
+            return not_checked(server, job.profile, job.client)
+        state = self.warm(job.client, job.client_fingerprint)
+        if isinstance(state, str):
+            return CheckOutcome("error", reason=state)
+        assert self.toolchain is not None and self.isolation is not None
+        left = job.limits.timeout_s - server.duration_s
+        limits = Limits(max(0.1, left), job.limits.memory_mb, job.limits.max_output_mb, job.limits.max_stream_mb)
+        profile = self.profiles[job.client]
+        client = check_replay(
+            source, state, self.toolchain, profile.manifest_text, limits, self.isolation,
+            all_given=False, known_modules=pinned_modules(profile),
+        )  # fmt: skip
+        return merge_sides(server, client, self.profiles[job.profile], job.client)
 
     def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
         """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises."""
         first = jobs[0]
         if self.problem is not None:
             return [CheckOutcome("error", reason=self.problem)] * len(jobs)
-        state = self.warm(first)
+        state = self.warm(first.profile, first.fingerprint)
         if isinstance(state, str):
             return [CheckOutcome("error", reason=state)] * len(jobs)
         assert self.toolchain is not None and self.isolation is not None
         try:
-            return check_batch(
+            outcomes = check_batch(
                 [j.source for j in jobs], self.profiles[first.profile], state, self.toolchain, self.spec.limits,
                 self.isolation,
             )  # fmt: skip
+            return [self.client_side(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]
         except OSError as exc:
             return [CheckOutcome("error", reason=os_failure(exc, f"run cargo{self.where}"))] * len(jobs)
 

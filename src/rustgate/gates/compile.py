@@ -114,9 +114,16 @@ class CompileGate(Gate):
             "code": code_fingerprint(),
         }
 
-    def cache_key(self, source: CrateSource, profile: Profile, toolchain: Toolchain, isolation: Isolation) -> str:
+    def cache_key(
+        self,
+        source: CrateSource,
+        profile: Profile,
+        toolchain: Toolchain,
+        isolation: Isolation,
+        client: Profile | None = None,
+    ) -> str:
         """Everything a verdict depends on, except limits (see ``_fresh``)."""
-        return stable_hash(
+        parts: list[Any] = [
             "compile",
             self.version,
             self.method,
@@ -125,7 +132,16 @@ class CompileGate(Gate):
             toolchain.verbose_version,
             profile.fingerprint,
             isolation.backend,
-        )
+        ]
+        if client is not None:  # the client side's pins decide the verdict too
+            parts += [client.name, client.fingerprint]
+        return stable_hash(*parts)
+
+    @staticmethod
+    def client_of(source: CrateSource, profiles: dict[str, Profile]) -> Profile | None:
+        """The profile that checks ``source``'s library as the client side, if it has one."""
+        client = profiles[source.profile].client
+        return profiles[client] if client and source.lib is not None else None
 
     def _fresh(self, cached: GateResult) -> bool:
         """A cached verdict stands unless larger limits now could change it (see ``cargo.faults``),
@@ -204,7 +220,8 @@ class CompileGate(Gate):
                         land(index, rejected)
                         learned[hashes[index]] = {"rejected": rejected.model_dump(mode="json", exclude_defaults=True)}
                         continue
-                    key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation)
+                    client = self.client_of(extracted, profiles)
+                    key = self.cache_key(extracted, profiles[extracted.profile], toolchain, isolation, client)
                     learned[hashes[index]] = {"key": key, "reading": extracted.reading}
                     readings[index] = extracted.reading
                     if key in finished:  # the same code, already compiled in this check
@@ -234,7 +251,11 @@ class CompileGate(Gate):
                         self.limits.max_output_mb,
                         self.limits.max_stream_mb,
                     )
-                    issued[key] = CompileJob(key, source, profile.name, profile.fingerprint, limits)
+                    client = self.client_of(source, profiles)
+                    issued[key] = CompileJob(
+                        key, source, profile.name, profile.fingerprint, limits,
+                        client.name if client else None, client.fingerprint if client else "",
+                    )  # fmt: skip
                     yield issued[key]
 
         spec = RunSpec(

@@ -1,0 +1,1 @@
+// rustgate probe crate: replaced by each sample's own code.
