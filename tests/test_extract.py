@@ -162,7 +162,10 @@ def test_ignore_and_compile_fail_blocks_are_not_compiled() -> None:
     )
     source = crate_of(answer)
     assert source.files == {"src/lib.rs": "pub fn f() {}\n"}
-    assert rejected("```rust,ignore\nfn main() {}\n```").reason.startswith("no code")
+    # All the Rust the answer has, marked only for rustdoc's harness: the reader builds it.
+    assert crate_of("```rust,ignore\nfn main() {}\n```").files == {"src/main.rs": "fn main() {}\n"}
+    assert rejected("```rust,compile_fail\nfn main() {}\n```").reason.startswith("no code")
+    assert rejected("This is wrong:\n\n```rust,ignore\nfn main() {}\n```").reason.startswith("no code")
 
 
 def test_target_and_unreadable_manifests_are_checked() -> None:

@@ -53,13 +53,12 @@ def not_checked(server: CheckOutcome, server_profile: str, client: str) -> Check
 
 def merge_sides(server: CheckOutcome, client: CheckOutcome, server_profile: Profile, client_name: str) -> CheckOutcome:
     """One verdict for the answer: the server's when the client passes too, else the client's."""
-    sides = {"server": _side(server_profile.name, server), "client": _side(client_name, client)}
     duration = server.duration_s + client.duration_s
     if client.verdict == "pass":
-        server.details["sides"] = sides
+        server.details["sides"] = {"server": _side(server_profile.name, server), "client": _side(client_name, client)}
         server.duration_s = duration
         return server
-    details = {**client.details, "sides": sides, "failed_side": "client"}
+    details = {**client.details, "failed_side": "client"}
     verdict, reason, diagnostics = client.verdict, client.reason, client.diagnostics
     missing = list(client.details.get("missing_crates") or [])
     server_only = [name for name in missing if server_profile.allows(name)]
@@ -85,4 +84,7 @@ def merge_sides(server: CheckOutcome, client: CheckOutcome, server_profile: Prof
         verdict = "fail"
     if reason is not None and verdict in ("fail", "rejected", "timeout"):
         reason = f"client side ({client_name}): {reason}"
-    return CheckOutcome(verdict, diagnostics, reason, duration, details)
+    merged = CheckOutcome(verdict, diagnostics, reason, client.duration_s, details)
+    details["sides"] = {"server": _side(server_profile.name, server), "client": _side(client_name, merged)}
+    merged.duration_s = duration
+    return merged

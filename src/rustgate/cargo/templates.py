@@ -237,6 +237,12 @@ def load_profiles(root: Path | None = None, config: Path | None = None) -> dict[
     project = config or find_project_file()
     if project is not None:
         profiles.update(user_profiles(project, profiles))
+    check_clients(profiles)
+    return profiles
+
+
+def check_clients(profiles: Mapping[str, Profile]) -> None:
+    """Each ``client`` names another profile that has no client of its own (one hop, no loops)."""
     for profile in profiles.values():
         client = profiles.get(profile.client)
         if profile.client and (client is None or client.client or client.name == profile.name):
@@ -244,7 +250,6 @@ def load_profiles(root: Path | None = None, config: Path | None = None) -> dict[
                 f"{profile.source if not profile.built_in else profile.path / 'Cargo.toml'}: client profile "
                 f"{profile.client!r} of {profile.name!r} must be another profile that has no client of its own"
             )
-    return profiles
 
 
 def get_profile(name: str) -> Profile:
