@@ -99,3 +99,25 @@ def test_replay_agrees_with_cargo_batch(warm_cache: Path) -> None:
         codes_a = {d.code for d in a.diagnostics if d.level == "error"}
         codes_b = {d.code for d in b.diagnostics if d.level == "error"}
         assert codes_a == codes_b, sample.id
+
+
+def test_batch_mode_checks_every_target_of_a_sample(warm_cache: Path) -> None:
+    """A batch package holds one target per sample: a library with a broken binary is replayed
+    whole, so `method="batch"` fails it as the replay does (it used to check the library only)."""
+    answer = (
+        "```rust\n// src/lib.rs\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n```\n\n"
+        "```rust\n// src/main.rs\nuse calc::add;\n\nfn main() {\n"
+        "    let sum: <ty> = add(1, 2);\n    println!(\"{sum}\");\n}\n```\n"
+    )
+    rows = [
+        {"id": f"lib-bin-{ty}", "crate": "rust", "messages": [
+            {"role": "user", "content": "Add two numbers."},
+            {"role": "assistant", "content": answer.replace("<ty>", ty)},
+        ]}
+        for ty in ("i32", "String")
+    ]  # fmt: skip
+    records = [Record.model_validate(r) for r in rows]
+    for method in ("replay", "batch"):
+        good, broken = CompileGate(method=method).check(records)  # type: ignore[arg-type]
+        assert good.verdict == "pass", (method, good.reason)
+        assert broken.verdict == "fail" and "E0308" in {d.code for d in broken.diagnostics}, (method, broken.reason)

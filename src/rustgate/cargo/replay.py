@@ -272,6 +272,11 @@ def _targets(source: CrateSource) -> list[_Target]:
     return targets
 
 
+def target_count(source: CrateSource) -> int:
+    """How many rustc runs the sample is: a batch package holds samples of exactly one."""
+    return len(_targets(source))
+
+
 def target_env(env: dict[str, str], source: CrateSource, target: _Target, root: Path) -> dict[str, str]:
     """What cargo sets for this target, from the sample's own package (never the probe's or the
     host's): ``CARGO_PKG_*``, ``CARGO_CRATE_NAME``, ``CARGO_BIN_NAME`` in a binary, and in an

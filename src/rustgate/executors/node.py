@@ -19,7 +19,7 @@ from rustgate.cargo.batch import check_batch
 from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
-from rustgate.cargo.replay import CheckOutcome, check_replay
+from rustgate.cargo.replay import CheckOutcome, check_replay, target_count
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.sides import client_source, merge_sides, not_checked
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
@@ -135,7 +135,16 @@ class Node:
         return merge_sides(server, client, self.profiles[job.profile], job.client)
 
     def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
-        """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises."""
+        """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises. A batch
+        package has one target per sample, so a sample of several targets (a library and its
+        binaries, tests, alternatives) is replayed on its own instead: every target is checked."""
+        single = [i for i, job in enumerate(jobs) if target_count(job.source) == 1]
+        outcomes: list[CheckOutcome | None] = [None] * len(jobs)
+        for i, outcome in zip(single, self._batch([jobs[i] for i in single]) if single else [], strict=True):
+            outcomes[i] = outcome
+        return [o if o is not None else self.check(job) for o, job in zip(outcomes, jobs, strict=True)]
+
+    def _batch(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
         first = jobs[0]
         if self.problem is not None:
             return [CheckOutcome("error", reason=self.problem)] * len(jobs)
