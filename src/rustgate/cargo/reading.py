@@ -21,6 +21,7 @@ Piece detection compares blocks pairwise, so it is bounded: answers with more th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -341,7 +342,10 @@ def _mark_excerpts(code: list[ReadBlock]) -> None:
             first = earlier[-1]
             shared = sorted(first.shape.locals & free)[0] if first.shape is not None else ""
             first.body = f"{first.body.rstrip()}\n{b.body}"
-            first.shape = shape_of(first.body)
+            if first.shape is not None:  # the union of both, without reading the growing body again
+                first.shape = dataclasses.replace(
+                    first.shape, locals=first.shape.locals | b.shape.locals, awaits=first.shape.awaits or b.shape.awaits
+                )
             b.role = "piece"
             b.note = f"continues the snippet at line {first.line} (uses its `{shared}`): compiled with it"
         else:
