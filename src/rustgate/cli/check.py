@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 output.write(gated)
         result = summary.result(time.monotonic() - started)
         if report is not None:
-            report.write("\n],\n\"summary\": " + dumps_pretty(result) + "}\n")
+            report.write('\n],\n"summary": ' + dumps_pretty(result) + "}\n")
         if output is not None:
             output.finish()
     if gate.isolation is not None and not gate.isolation.isolated:
@@ -190,6 +190,7 @@ class _Summary:
         self.sandboxes: set[str] = set()
         self.problems: list[str] = []  # the first ``SHOWN`` non-passing records, as printed
         self.not_passing = 0
+        self.lints: dict[str, int] = {}  # clippy lint -> how many times, over every record
 
     @property
     def all_pass(self) -> bool:
@@ -202,6 +203,8 @@ class _Summary:
             self.records += 1
             self.cached += result.cached
             self.toolchains.add(str(result.details.get("toolchain")))
+            for lint, levels in ((result.details.get("tiers") or {}).get("clippy") or {}).get("lints", {}).items():
+                self.lints[lint] = self.lints.get(lint, 0) + sum(levels.values())
             self.sandboxes.add(str(result.details.get("sandbox")))
             if result.verdict != "pass":
                 self.not_passing += 1
@@ -216,6 +219,9 @@ class _Summary:
             "input_errors": self.input_errors,
             "by_crate": self.tally.by_crate(),
             "top_error_codes": dict(self.tally.top_codes()),
+            **(
+                {"clippy_lints": dict(sorted(self.lints.items(), key=lambda kv: (-kv[1], kv[0])))} if self.lints else {}
+            ),
             "cached": self.cached,
             "wall_s": round(elapsed, 3),
             "toolchain": toolchains[0] if len(toolchains) == 1 else toolchains,
@@ -232,11 +238,13 @@ def report_row(record: Record) -> dict[str, Any]:
         "verdict": result.verdict,
         "reason": result.reason,
         "diagnostics": [
-            {"level": d.level, "code": d.code, "message": d.message, "line": d.line, "column": d.column}
+            {"level": d.level, "code": d.code, "message": d.message, "file": d.file, "line": d.line, "column": d.column}
             for d in result.diagnostics
         ],
         "duration_s": result.duration_s,
         "cached": result.cached,
+        # How the answer was read, each side of a fullstack answer, each tier: why the verdict is what it is.
+        **{key: result.details[key] for key in ("reading", "sides", "tiers") if key in result.details},
     }
 
 
@@ -255,6 +263,9 @@ def print_summary(summary: _Summary, result: dict[str, Any]) -> None:
     if result["top_error_codes"]:
         codes = ", ".join(f"{code} x{count}" for code, count in result["top_error_codes"].items())
         console.print(f"top rustc error codes: {codes}", soft_wrap=True)
+    if result.get("clippy_lints"):
+        lints = ", ".join(f"{name} x{count}" for name, count in list(result["clippy_lints"].items())[:10])
+        console.print(f"clippy lints: {lints}", soft_wrap=True, markup=False)
     for line in summary.problems:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if summary.not_passing > len(summary.problems):

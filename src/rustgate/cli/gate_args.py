@@ -23,6 +23,21 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
         help="isolation backend (default: $RUSTGATE_SANDBOX, else auto: namespaces, else bubblewrap; "
         "'none' compiles untrusted code without isolation)",
     )
+    parser.add_argument(
+        "--tiers",
+        default="compile",
+        metavar="T,T",
+        help="checks after parsing, in order: compile (cargo check; always), clippy (lints counted by name and "
+        "level; a score unless --clippy-deny). Default: compile",
+    )
+    parser.add_argument(
+        "--clippy-deny",
+        action="append",
+        default=[],
+        metavar="LINT",
+        help="with the clippy tier: a lint that fails an answer (clippy::needless_return or needless_return; "
+        "`warnings` for every clippy lint); repeatable",
+    )
     parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
     parser.add_argument(
         "--executor",
@@ -61,4 +76,6 @@ def compile_settings(args: argparse.Namespace, *, use_cache: bool = True) -> Com
         sandbox=args.sandbox,
         executor=args.executor,
         ray_address=args.ray_address,
+        tiers=[t for t in str(args.tiers).split(",") if t.strip()],
+        clippy_deny=[lint for value in args.clippy_deny for lint in value.split(",") if lint.strip()],
     )

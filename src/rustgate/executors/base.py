@@ -47,6 +47,8 @@ class RunSpec:
     method: str = "replay"
     warm_missing: bool = True  # warm a cold profile on first use (else: an ``error`` naming `rustgate warm`)
     cache_root: str | None = None  # None: the node's own cache dir (``RUSTGATE_CACHE_DIR``)
+    tiers: tuple[str, ...] = ("compile",)  # the tiers after the compile gate (``cargo.clippy``)
+    clippy_deny: tuple[str, ...] = ()  # clippy lints (or "warnings") that fail an answer
 
 
 Finished = Iterator[tuple[str, CheckOutcome]]

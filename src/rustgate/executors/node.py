@@ -9,6 +9,7 @@ with the cache, so it gives none.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 from collections.abc import Iterable, Sequence
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
+from rustgate.cargo.clippy import apply_clippy, clippy_driver, missing_clippy
 from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
@@ -61,6 +63,8 @@ class Node:
             return f"{exc}{self.where}"
         except IsolationError as exc:
             return f"the {self.spec.sandbox} sandbox cannot run{self.where}: {exc}"
+        if "clippy" in self.spec.tiers and clippy_driver(toolchain) is None:
+            return f"{missing_clippy(toolchain)}{self.where}"
         self.toolchain = toolchain
         return None
 
@@ -110,9 +114,26 @@ class Node:
                 job.source, state, self.toolchain, profile.manifest_text, job.limits, self.isolation,
                 known_modules=pinned_modules(profile),
             )  # fmt: skip
-            return self.client_side(job, outcome)
+            return self.later_tiers(job, state, self.client_side(job, outcome))
         except OSError as exc:
             return CheckOutcome("error", reason=os_failure(exc, f"run the compiler{self.where}"))
+
+    def later_tiers(self, job: CompileJob, state: WarmProfile, compiled: CheckOutcome) -> CheckOutcome:
+        """The tiers after a passing compile (``--tiers``): clippy replayed on the same metadata."""
+        if "clippy" not in self.spec.tiers or compiled.verdict != "pass":
+            return compiled
+        assert self.toolchain is not None and self.isolation is not None
+        driver = clippy_driver(self.toolchain)
+        if driver is None:
+            return CheckOutcome("error", reason=missing_clippy(self.toolchain))
+        left = job.limits.timeout_s - compiled.duration_s
+        limits = Limits(max(0.1, left), job.limits.memory_mb, job.limits.max_output_mb, job.limits.max_stream_mb)
+        profile = self.profiles[job.profile]
+        clippy = check_replay(
+            job.source, state, dataclasses.replace(self.toolchain, rustc=driver), profile.manifest_text, limits,
+            self.isolation, known_modules=pinned_modules(profile),
+        )  # fmt: skip
+        return apply_clippy(compiled, clippy, self.spec.clippy_deny)
 
     def client_side(self, job: CompileJob, server: CheckOutcome) -> CheckOutcome:
         """A fullstack answer's library compiled again as the client build (``cargo.sides``)."""
@@ -157,7 +178,10 @@ class Node:
                 [j.source for j in jobs], self.profiles[first.profile], state, self.toolchain, self.spec.limits,
                 self.isolation,
             )  # fmt: skip
-            return [self.client_side(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]
+            return [
+                self.later_tiers(job, state, self.client_side(job, outcome))
+                for job, outcome in zip(jobs, outcomes, strict=True)
+            ]
         except OSError as exc:
             return [CheckOutcome("error", reason=os_failure(exc, f"run cargo{self.where}"))] * len(jobs)
 

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
+from rustgate.cargo.clippy import TIERS
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
 from rustgate.cargo.faults import limited_by, stale_fault
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
@@ -30,6 +31,20 @@ log = logging.getLogger(__name__)
 Method = Literal["replay", "batch"]
 OnResult = Callable[[int, GateResult], None]
 _CHUNK = 16  # answers read (and looked up) before their compiles are handed on
+
+
+_LATER_TIERS = {"test": "the test tier", "run": "the run tier"}
+
+
+def chosen_tiers(tiers: Sequence[str]) -> tuple[str, ...]:
+    """``compile`` first, then the others asked for, each once; a clear error for unknown ones."""
+    names = [t.strip() for t in tiers if t.strip()]
+    for name in names:
+        if name in _LATER_TIERS:
+            raise ValueError(f"{_LATER_TIERS[name]} is not built yet; the tiers are: {', '.join(TIERS)}")
+        if name not in TIERS:
+            raise ValueError(f"unknown tier {name!r}; the tiers are: {', '.join(TIERS)}")
+    return tuple(dict.fromkeys(["compile", *names]))
 
 
 class CompileGate(Gate):
@@ -61,7 +76,13 @@ class CompileGate(Gate):
         cache_root: Path | None = None,
         executor: Executor | ExecutorName = "local",
         ray_address: str | None = None,
+        tiers: Sequence[str] = ("compile",),
+        clippy_deny: Sequence[str] = (),
     ) -> None:
+        self.tiers = chosen_tiers(tiers)
+        self.clippy_deny = tuple(sorted(set(clippy_deny)))
+        if self.clippy_deny and "clippy" not in self.tiers:
+            raise ValueError('clippy_deny needs the clippy tier (tiers = ["compile", "clippy"])')
         self.profile = profile
         self.jobs = max(1, jobs or default_jobs())
         self.limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb, max_output_mb=max_output_mb)
@@ -81,7 +102,7 @@ class CompileGate(Gate):
 
     def identity(self) -> dict[str, Any]:
         """What can change a verdict (the run id and the report use it; jobs and caching cannot)."""
-        return {
+        identity = {
             "version": self.version,
             "profile": self.profile,
             "method": self.method,
@@ -89,6 +110,12 @@ class CompileGate(Gate):
             "limits": vars(self.limits),
             "max_answer_bytes": self.max_answer_bytes,
         }
+        identity.update(self._tier_identity())
+        return identity
+
+    def _tier_identity(self) -> dict[str, Any]:
+        """The tiers beyond compile (absent for compile alone, so its keys are what they were)."""
+        return {"tiers": list(self.tiers), "clippy_deny": list(self.clippy_deny)} if self.tiers != ("compile",) else {}
 
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return await asyncio.to_thread(self.check, records)
@@ -135,6 +162,8 @@ class CompileGate(Gate):
         ]
         if client is not None:  # the client side's pins decide the verdict too
             parts += [client.name, client.fingerprint]
+        if self._tier_identity():
+            parts.append(self._tier_identity())
         return stable_hash(*parts)
 
     @staticmethod
@@ -266,6 +295,8 @@ class CompileGate(Gate):
             method=self.method,
             warm_missing=self.warm_missing,
             cache_root=str(self.cache_root) if self.cache_root is not None else None,
+            tiers=self.tiers,
+            clippy_deny=self.clippy_deny,
         )
         issued: dict[str, CompileJob] = {}
         suspects: list[str] = []  # timeouts while other compiles competed for the cores
@@ -412,6 +443,19 @@ class CompileSettings(GateSettings):
     sandbox: str | None = None
     executor: ExecutorName = "local"  # where misses compile: this machine, or a Ray cluster
     ray_address: str | None = None  # with executor = "ray": the cluster (None: RAY_ADDRESS, else a local Ray)
+    tiers: list[str] = Field(default_factory=lambda: ["compile"])  # "compile", "clippy"
+    clippy_deny: list[str] = Field(default_factory=list)  # clippy lints (or "warnings") that fail an answer
+
+    @field_validator("tiers")
+    @classmethod
+    def _known_tiers(cls, tiers: list[str]) -> list[str]:
+        return list(chosen_tiers(tiers))
+
+    @model_validator(mode="after")
+    def _deny_needs_clippy(self) -> CompileSettings:
+        if self.clippy_deny and "clippy" not in self.tiers:
+            raise ValueError("clippy_deny (--clippy-deny) needs the clippy tier: tiers = compile,clippy")
+        return self
 
     def build(self, context: StageContext) -> CompileGate:
         return CompileGate(ledger=context.ledger, **self.model_dump())

@@ -1,0 +1,126 @@
+"""The clippy tier (issue 21, item 1): clippy-driver replayed on the warm metadata, lints counted,
+chosen lints failing an answer, and never a silent pass when clippy cannot run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rustgate.cargo.clippy import CLIPPY, clippy_driver
+from rustgate.cargo.extract import CrateSource, extract_crate
+from rustgate.cargo.isolation import choose_isolation
+from rustgate.cargo.templates import load_profiles
+from rustgate.cargo.toolchain import detect_toolchain
+from rustgate.gates.compile import CompileGate, CompileSettings
+from rustgate.records import Record
+
+pytestmark = pytest.mark.cargo
+
+LINTY = "pub fn count(v: &Vec<i32>) -> usize {\n    let n = v.len();\n    return n;\n}\n"
+CLEAN = "pub fn count(v: &[i32]) -> usize {\n    v.len()\n}\n"
+BROKEN = "pub fn count(v: &[i32]) -> usize {\n    v.len() as u8\n}\n"
+
+
+def _record(name: str, code: str) -> Record:
+    answer = f"Count them:\n\n```rust\n{code}```\n"
+    return Record.model_validate(
+        {
+            "id": name,
+            "crate": "rust",
+            "messages": [{"role": "user", "content": "Count."}, {"role": "assistant", "content": answer}],
+        }
+    )
+
+
+def test_lints_are_counted_by_name_and_level_and_are_a_score_by_default(warm_cache: Path) -> None:
+    linty, clean = CompileGate(tiers=("compile", "clippy")).check([_record("linty", LINTY), _record("clean", CLEAN)])
+    assert linty.verdict == clean.verdict == "pass"
+    lints = linty.details["tiers"]["clippy"]["lints"]
+    assert lints == {"clippy::needless_return": {"warning": 1}, "clippy::ptr_arg": {"warning": 1}}
+    assert linty.details["tiers"]["compile"]["verdict"] == "pass"
+    assert {"clippy::needless_return", "clippy::ptr_arg"} <= {d.code for d in linty.diagnostics}
+    assert clean.details["tiers"]["clippy"] == {**clean.details["tiers"]["clippy"], "verdict": "pass", "lints": {}}
+
+
+def test_a_denied_lint_fails_the_answer_and_names_where(warm_cache: Path) -> None:
+    gate = CompileGate(tiers=("compile", "clippy"), clippy_deny=("needless_return",))
+    linty, clean = gate.check([_record("linty", LINTY), _record("clean", CLEAN)])
+    assert linty.verdict == "fail", linty.reason
+    assert linty.reason is not None and "clippy::needless_return" in linty.reason and "src/lib.rs:3:5" in linty.reason
+    assert linty.diagnostics[0].code == CLIPPY and linty.diagnostics[0].file == "src/lib.rs"
+    assert linty.details["tiers"]["clippy"]["denied"] == ["clippy::needless_return"]
+    assert clean.verdict == "pass"  # the twin without the lint
+    (every,) = CompileGate(tiers=("compile", "clippy"), clippy_deny=("warnings",)).check([_record("linty", LINTY)])
+    assert every.verdict == "fail" and set(every.details["tiers"]["clippy"]["denied"]) == {
+        "clippy::needless_return",
+        "clippy::ptr_arg",
+    }
+
+
+def test_compile_alone_is_unchanged_and_a_failure_is_not_linted(warm_cache: Path) -> None:
+    (plain,) = CompileGate().check([_record("linty", LINTY)])
+    assert plain.verdict == "pass" and "tiers" not in plain.details
+    assert not any((d.code or "").startswith("clippy::") for d in plain.diagnostics)
+    (broken,) = CompileGate(tiers=("compile", "clippy"), clippy_deny=("warnings",)).check([_record("b", BROKEN)])
+    assert broken.verdict == "fail" and "E0308" in {d.code for d in broken.diagnostics}
+    assert "tiers" not in broken.details
+
+
+def test_the_tiers_are_part_of_the_verdict_key() -> None:
+    profiles = load_profiles()
+    source = extract_crate(_record("linty", LINTY), profiles)
+    assert isinstance(source, CrateSource)
+    toolchain = detect_toolchain()
+    isolation = choose_isolation("none", toolchain)
+    keys = {
+        gate.cache_key(source, profiles["rust"], toolchain, isolation)
+        for gate in (
+            CompileGate(),
+            CompileGate(tiers=("compile", "clippy")),
+            CompileGate(tiers=("compile", "clippy"), clippy_deny=("warnings",)),
+        )
+    }
+    assert len(keys) == 3
+    assert "tiers" not in CompileGate().identity()  # compile alone keeps the keys it always had
+    assert CompileGate(tiers=("clippy",)).tiers == ("compile", "clippy")
+
+
+def test_tier_settings_in_a_pipeline_table_and_their_errors() -> None:
+    settings = CompileSettings.model_validate({"tiers": ["compile", "clippy"], "clippy_deny": ["ptr_arg"]})
+    assert settings.tiers == ["compile", "clippy"] and settings.clippy_deny == ["ptr_arg"]
+    with pytest.raises(ValueError, match="needs the clippy tier"):
+        CompileSettings.model_validate({"clippy_deny": ["ptr_arg"]})
+    with pytest.raises(ValueError, match="not built yet"):
+        CompileSettings.model_validate({"tiers": ["compile", "run"]})
+    with pytest.raises(ValueError, match="unknown tier"):
+        CompileSettings.model_validate({"tiers": ["lint"]})
+
+
+def test_the_command_line_chooses_tiers(tmp_path: Path, warm_cache: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(_record("linty", LINTY).model_dump_json() + "\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    base = [sys.executable, "-m", "rustgate", "check", str(rows), "--no-cache"]
+    denied = subprocess.run(
+        [*base, "--tiers", "compile,clippy", "--clippy-deny", "ptr_arg", "--report-json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert denied.returncode == 1, denied.stderr[-2000:]
+    assert "RG-CLIPPY" in denied.stdout and "clippy lints: clippy::needless_return x1" in denied.stdout
+    assert '"clippy_lints"' in report.read_text() and '"denied"' in report.read_text()
+    misuse = subprocess.run([*base, "--clippy-deny", "ptr_arg"], capture_output=True, text=True, timeout=300)
+    assert misuse.returncode == 2 and "needs the clippy tier" in misuse.stderr
+
+
+def test_clippy_missing_is_an_error_never_a_pass(monkeypatch: pytest.MonkeyPatch, warm_cache: Path) -> None:
+    assert clippy_driver(detect_toolchain()) is not None  # this machine has it: the real path above ran
+    import rustgate.executors.node as node
+
+    monkeypatch.setattr(node, "clippy_driver", lambda toolchain: None)  # a toolchain without the component
+    (result,) = CompileGate(tiers=("compile", "clippy"), use_cache=False).check([_record("clean", CLEAN)])
+    assert result.verdict == "error" and "rustup component add clippy" in (result.reason or "")
