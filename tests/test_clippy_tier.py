@@ -124,3 +124,24 @@ def test_clippy_missing_is_an_error_never_a_pass(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(node, "clippy_driver", lambda toolchain: None)  # a toolchain without the component
     (result,) = CompileGate(tiers=("compile", "clippy"), use_cache=False).check([_record("clean", CLEAN)])
     assert result.verdict == "error" and "rustup component add clippy" in (result.reason or "")
+
+
+def test_clippy_is_a_registered_stage_of_its_own(tmp_path: Path, warm_cache: Path) -> None:
+    from rustgate.gates.base import StageContext
+    from rustgate.gates.clippy import ClippyGate
+    from rustgate.gates.registry import GATES
+    from rustgate.pipeline_config import PipelineConfig
+
+    config = PipelineConfig.model_validate(
+        {
+            "input": str(tmp_path / "in.jsonl"),
+            "output": str(tmp_path / "out.jsonl"),
+            "order": ["clippy"],
+            "clippy": {"clippy_deny": ["needless_return"]},
+        }
+    )
+    gate = config.gate_settings("clippy").build(StageContext(None))
+    assert isinstance(gate, ClippyGate) and "clippy" in GATES
+    assert gate.name == "clippy" and gate.tiers == ("compile", "clippy") and gate.clippy_deny == ("needless_return",)
+    linty, clean = gate.check([_record("linty", LINTY), _record("clean", CLEAN)])
+    assert (linty.gate, linty.verdict, clean.verdict) == ("clippy", "fail", "pass")

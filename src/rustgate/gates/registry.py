@@ -8,10 +8,12 @@ tables, ``order`` and the run id all follow from this table.
 from __future__ import annotations
 
 from rustgate.gates.base import GateSettings
+from rustgate.gates.clippy import ClippySettings
 from rustgate.gates.compile import CompileSettings
 from rustgate.gates.judge import JudgeSettings
 
 GATES: dict[str, type[GateSettings]] = {
     "compile": CompileSettings,
+    "clippy": ClippySettings,
     "judge": JudgeSettings,
 }
