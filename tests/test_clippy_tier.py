@@ -145,3 +145,24 @@ def test_clippy_is_a_registered_stage_of_its_own(tmp_path: Path, warm_cache: Pat
     assert gate.name == "clippy" and gate.tiers == ("compile", "clippy") and gate.clippy_deny == ("needless_return",)
     linty, clean = gate.check([_record("linty", LINTY), _record("clean", CLEAN)])
     assert (linty.gate, linty.verdict, clean.verdict) == ("clippy", "fail", "pass")
+
+
+def test_reports_and_the_card_count_lints(warm_cache: Path) -> None:
+    from rustgate.data.card import _gate_tables
+    from rustgate.data.report import ReportStats, summary_markdown
+    from rustgate.stats import Tally
+
+    gated = [r.with_gate(g) for r, g in zip(
+        [_record("linty", LINTY), _record("clean", CLEAN)],
+        CompileGate(tiers=("compile", "clippy")).check([_record("linty", LINTY), _record("clean", CLEAN)]),
+        strict=True,
+    )]  # fmt: skip
+    tally = Tally("compile")
+    for record in gated:
+        tally.add(record)
+    assert tally.top_lints() == [("clippy::needless_return", 1), ("clippy::ptr_arg", 1)]
+    assert "clippy::ptr_arg | 1" in _gate_tables({"compile": tally}, ["compile"])
+    stats = ReportStats()
+    for record in gated:
+        stats.add(record)
+    assert "| clippy::needless_return | 1 |" in summary_markdown(stats, None)

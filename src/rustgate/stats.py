@@ -1,4 +1,4 @@
-"""Counts over gated records: pass rates per crate and gate, top rustc error codes."""
+"""Counts over gated records: pass rates per crate and gate, top rustc error codes, clippy lints."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Tally:
         self.gate = gate
         self.table: dict[str, Counter[str]] = {}
         self.codes: Counter[str] = Counter()
+        self.lints: Counter[str] = Counter()  # clippy lint -> occurrences (the clippy tier's details)
 
     def add(self, record: Record) -> None:
         result = record.gates.get(self.gate)
@@ -32,6 +33,7 @@ class Tally:
         for crate in (crate_of(record), "all"):
             self.table.setdefault(crate, Counter())[result.verdict] += 1
         self.codes.update({d.code for d in result.diagnostics if d.level.startswith("error") and d.code})
+        self.lints.update(clippy_lints(result.details))
 
     def by_crate(self) -> dict[str, dict[str, Any]]:
         """``{crate: {"total", "pass", "fail", ..., "pass_rate"}}``, plus an ``all`` row."""
@@ -47,6 +49,19 @@ class Tally:
     def top_codes(self, limit: int = 10) -> list[tuple[str, int]]:
         """The rustc error codes that fail the most records (each code once per record)."""
         return self.codes.most_common(limit)
+
+    def top_lints(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The clippy lints found most often (every occurrence), when the clippy tier ran."""
+        return self.lints.most_common(limit)
+
+
+def clippy_lints(details: dict[str, Any]) -> dict[str, int]:
+    """Occurrences per clippy lint in one verdict's details (empty when clippy did not run)."""
+    tier = ((details.get("tiers") or {}).get("clippy")) or {}
+    lints = tier.get("lints") or {}
+    return {
+        str(name): sum(int(n) for n in levels.values()) for name, levels in lints.items() if isinstance(levels, dict)
+    }
 
 
 @dataclass

@@ -190,7 +190,6 @@ class _Summary:
         self.sandboxes: set[str] = set()
         self.problems: list[str] = []  # the first ``SHOWN`` non-passing records, as printed
         self.not_passing = 0
-        self.lints: dict[str, int] = {}  # clippy lint -> how many times, over every record
 
     @property
     def all_pass(self) -> bool:
@@ -203,8 +202,6 @@ class _Summary:
             self.records += 1
             self.cached += result.cached
             self.toolchains.add(str(result.details.get("toolchain")))
-            for lint, levels in ((result.details.get("tiers") or {}).get("clippy") or {}).get("lints", {}).items():
-                self.lints[lint] = self.lints.get(lint, 0) + sum(levels.values())
             self.sandboxes.add(str(result.details.get("sandbox")))
             if result.verdict != "pass":
                 self.not_passing += 1
@@ -219,9 +216,7 @@ class _Summary:
             "input_errors": self.input_errors,
             "by_crate": self.tally.by_crate(),
             "top_error_codes": dict(self.tally.top_codes()),
-            **(
-                {"clippy_lints": dict(sorted(self.lints.items(), key=lambda kv: (-kv[1], kv[0])))} if self.lints else {}
-            ),
+            **({"clippy_lints": dict(self.tally.top_lints(limit=50))} if self.tally.lints else {}),
             "cached": self.cached,
             "wall_s": round(elapsed, 3),
             "toolchain": toolchains[0] if len(toolchains) == 1 else toolchains,

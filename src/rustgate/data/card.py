@@ -41,6 +41,9 @@ def _gate_tables(tallies: Mapping[str, Tally], gates: Sequence[str]) -> str:
             f"**{gate}**\n\n"
             + _table(["crate", "gated", "pass", "fail", "rejected", "timeout", "error", "pass rate"], rows)
         )
+        lints = tallies[gate].top_lints()
+        if lints:
+            parts.append(f"**{gate}: clippy lints found**\n\n" + _table(["lint", "found"], [list(x) for x in lints]))
     return "\n\n".join(parts)
 
 

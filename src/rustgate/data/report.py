@@ -82,6 +82,9 @@ class ReportStats:
     def top_codes(self) -> list[tuple[str, int]]:
         return self.tallies["compile"].top_codes() if "compile" in self.tallies else []
 
+    def top_lints(self) -> list[tuple[str, int]]:
+        return self.tallies["compile"].top_lints() if "compile" in self.tallies else []
+
 
 def gather(paths: Sequence[str | Path]) -> tuple[ReportStats, list[InputError]]:
     """Stats of records from files, or from dataset folders (their ``*.jsonl`` splits), streamed;
@@ -169,6 +172,11 @@ def summary_markdown(stats: ReportStats, funnel: list[tuple[str, int]] | None = 
     if codes:
         lines += ["| rustc error code | records | what it means |", "|---|---|---|"]
         lines += [f"| {c} | {n} | {explain(c)} |" for c, n in codes]
+        lines.append("")
+    lints = stats.top_lints()
+    if lints:
+        lines += ["| clippy lint | found |", "|---|---|"]
+        lines += [f"| {name} | {n} |" for name, n in lints]
         lines.append("")
     cost = stats.costs()
     per = f"${cost['per_accepted_usd']:.4f}" if cost["per_accepted_usd"] is not None else "n/a"
