@@ -91,3 +91,14 @@ def test_locals_and_uses_of_a_block() -> None:
     assert shape.locals == {"initial", "count", "set_count", "x"}
     assert {"signal", "foo", "set_count", "count"} <= shape.uses
     assert "set" not in shape.uses  # a method, not a name
+
+
+@pytest.mark.parametrize(
+    ("body", "markup"),
+    [('<progress\n    max="50"\n/>', True), ("<Big/>", True), ('<div class="x">', True), ("// a\n<p>\"hi\"</p>", True),
+     ("<T as Default>::default();", False), ("<Foo>::bar();", False), ("<Vec<u8>>::new();", False)],
+)  # fmt: skip
+def test_markup_for_a_view_macro_is_told_from_a_qualified_path(body: str, markup: bool) -> None:
+    from rustgate.cargo.reading import _MARKUP
+
+    assert bool(_MARKUP.match(body)) is markup

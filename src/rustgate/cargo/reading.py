@@ -48,7 +48,7 @@ _ALTERNATIVE = re.compile(
     re.I,
 )
 # A block that opens with an element (``<progress max="50" .../>``): the inside of a view macro.
-_MARKUP = re.compile(r"\s*(?://[^\n]*\n\s*)*<[A-Za-z][\w:-]*(?:\s*/?>|\s*\n|\s+[\w:-]+\s*=)")
+_MARKUP = re.compile(r"\s*(?://[^\n]*\n\s*)*<[A-Za-z][\w:-]*(?:\s*/?>(?!::)|\s*\n|\s+[\w:-]+\s*=)")
 # An API sketch: bodies elided as ``{ ... }`` under prose that says it is a sketch.
 _ELIDED_BODY = re.compile(r"\{\s*(?:\.\.\.|…)\s*\}")
 _SKETCH = re.compile(
