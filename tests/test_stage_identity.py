@@ -210,8 +210,8 @@ def test_an_unknown_stage_or_setting_is_an_error_not_ignored(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_rows(tmp_path / "data.jsonl", [row("ok", distinct_code(1))])
-    for body in ('order = ["clippy"]\n', 'order = ["compile"]\n[compile]\nmethd = "batch"\n'):
+    for body in ('order = ["lint"]\n', 'order = ["compile"]\n[compile]\nmethd = "batch"\n'):
         (tmp_path / "p.toml").write_text('input = "data.jsonl"\noutput = "o.jsonl"\n' + body)
         assert main(["run", str(tmp_path / "p.toml")]) == 2
     err = capsys.readouterr().err
-    assert "unknown stage 'clippy'" in err and "methd" in err
+    assert "unknown stage 'lint'" in err and "methd" in err
