@@ -166,3 +166,69 @@ def test_reports_and_the_card_count_lints(warm_cache: Path) -> None:
     for record in gated:
         stats.add(record)
     assert "| clippy::needless_return | 1 |" in summary_markdown(stats, None)
+
+
+def _build(root: Path, budget: str, *, trust: bool = False) -> tuple[int, list[str], str]:
+    import json
+
+    from data_fixtures import row, write_rows
+
+    from rustgate.cli.main import main
+
+    rows = [row(f"linty-{i}", LINTY.replace("count", f"count_{i}")) for i in range(2)]
+    rows += [row(f"clean-{i}", CLEAN.replace("count", f"count_{i}")) for i in range(4)]
+    write_rows(root / "rows.jsonl", rows)
+    (root / "build.toml").write_text(
+        f"[build]\ntrust_row_verdicts = {'true' if trust else 'false'}\n"
+        f'inputs = ["rows.jsonl"]\noutput = "out"\nseed = 1\ngate_missing = ["compile"]\n'
+        f'ledger = "{root / "ledger.sqlite3"}"\n{budget}[build.split]\ntest = 0.25\n'
+    )
+    code = main(["build", str(root / "build.toml")])
+    out = root / "out"
+    kept = [
+        json.loads(x)["id"]
+        for f in ("train", "test")
+        if (out / f"{f}.jsonl").is_file()
+        for x in (out / f"{f}.jsonl").open()
+    ]
+    return code, sorted(kept), (out / "README.md").read_text() if (out / "README.md").is_file() else ""
+
+
+def test_build_keeps_only_answers_under_a_lint_budget(tmp_path: Path, warm_cache: Path) -> None:
+    import json
+
+    tiers = 'compile_tiers = ["compile", "clippy"]\n'
+    code, kept, card = _build(tmp_path / "zero", tiers + "max_clippy_lints = 0\n")
+    assert code == 0 and kept == [f"clean-{i}" for i in range(4)]
+    manifest = json.loads((tmp_path / "zero" / "out" / "manifest.json").read_text())
+    assert manifest["config"]["compile_tiers"] == ["compile", "clippy"] and manifest["config"]["max_clippy_lints"] == 0
+    assert "clippy::needless_return" in card  # the lint table of the card
+    assert "linty-0: required gates: over the clippy lint budget: 2 lints > max_clippy_lints=0" in card
+    # The twin: a budget the linty answers fit keeps them.
+    code, kept, _ = _build(tmp_path / "two", tiers + "max_clippy_lints = 2\n")
+    assert code == 0 and len(kept) == 6
+    # A budget without the clippy tier is a config error, never an unmeasured pass.
+    code, kept, _ = _build(tmp_path / "none", "max_clippy_lints = 0\n")
+    assert code != 0 and kept == []
+
+
+def test_a_trusted_compile_only_verdict_is_not_let_through_a_lint_budget(
+    tmp_path: Path, warm_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows gated without the clippy tier, taken on trust: the budget cannot be measured, so the
+    rows are refused, never kept unmeasured."""
+    from data_fixtures import gated, write_records
+
+    from rustgate.cli.main import main
+
+    write_records(tmp_path / "rows.jsonl", [gated(f"r-{i}", CLEAN.replace("count", f"count_{i}")) for i in range(4)])
+    (tmp_path / "build.toml").write_text(
+        '[build]\ntrust_row_verdicts = true\ninputs = ["rows.jsonl"]\noutput = "out"\nseed = 1\n'
+        'compile_tiers = ["compile", "clippy"]\nmax_clippy_lints = 5\n[build.split]\ntest = 0.25\n'
+    )
+    assert main(["build", str(tmp_path / "build.toml")]) != 0
+    err = capsys.readouterr().err
+    assert (
+        "every record was dropped" in err and "r-0: gates: required gates: no clippy tier in its compile verdict" in err
+    )
+    assert not (tmp_path / "out" / "train.jsonl").exists()

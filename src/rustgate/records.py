@@ -23,6 +23,7 @@ CRATES: tuple[str, ...] = ("axum", "leptos", "rig", "rust")
 Role = Literal["system", "user", "assistant"]
 Verdict = Literal["pass", "fail", "rejected", "timeout", "error"]
 VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error")
+TIERS = ("compile", "clippy")  # the compile gate's tiers, in order (``cargo.clippy``; test and run: issue 21)
 
 
 class Message(BaseModel):

@@ -17,7 +17,6 @@ from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.toolchain import Toolchain
 from rustgate.records import Diagnostic
 
-TIERS = ("compile", "clippy")
 CLIPPY = "RG-CLIPPY"
 
 

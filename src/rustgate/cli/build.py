@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rustgate.records import Record
@@ -27,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def regate_with_ledger(ledger_path: Path | None) -> Callable[[list[Record], list[str]], list[Record]]:
+def regate_with_ledger(
+    ledger_path: Path | None, tiers: Sequence[str] = ("compile",), clippy_deny: Sequence[str] = ()
+) -> Callable[[list[Record], list[str]], list[Record]]:
     """The ``regate`` step of ``assemble``: the compile gate, through the ledger, on the records
     ``assemble`` hands it (verdicts missing, stale, or claimed by the row and so to be verified).
     What the ledger holds costs no compile."""
@@ -41,7 +43,8 @@ def regate_with_ledger(ledger_path: Path | None) -> Callable[[list[Record], list
 
         print(f"rustgate build: compile verdicts of {len(todo)} record(s), through the ledger", file=sys.stderr)
         with Ledger(ledger_path) as ledger:
-            results = CompileGate(ledger=ledger).check([records[i] for i in todo])
+            gate = CompileGate(ledger=ledger, tiers=tiers, clippy_deny=clippy_deny)
+            results = gate.check([records[i] for i in todo])
         out = list(records)
         for index, result in zip(todo, results, strict=True):
             out[index] = out[index].with_gate(result)
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             [args.config, *config.inputs, *config.replay, *config.decontam.eval_prompts],
         )  # an output folder that holds an input: refused by ``place_folder`` (or, with --force, merged around it)
         verifying = config.gate_missing or not config.trust_row_verdicts
-        result = assemble(config, regate_with_ledger(config.ledger) if verifying else None)
+        regate = regate_with_ledger(config.ledger, config.compile_tiers, config.clippy_deny) if verifying else None
+        result = assemble(config, regate)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"rustgate build: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -24,7 +24,7 @@ from rustgate.data.jsonl import InputError
 from rustgate.data.sampling import draw_replay, replay_count, size_per_crate, split
 from rustgate.data.sources import Entry, Inputs, gate_state
 from rustgate.records import GateResult, Record
-from rustgate.stats import Tally
+from rustgate.stats import Tally, clippy_lints
 
 Regate = Callable[[list[Record], list[str]], list[Record]]
 REGATE_BATCH = 2000  # records re-read and re-gated at a time
@@ -87,12 +87,18 @@ def _gate_drop(record_id: str, why: str, kind: str) -> Drop:
     return Drop(record_id, "gates", f"{kind} gates: {why}")
 
 
+def _tiers_of(result: GateResult) -> list[str]:
+    return sorted(result.details.get("tiers") or {"compile": None})
+
+
 def _forged(before: Record, after: Record, gates: list[str], current: str) -> str | None:
     """How a row's own verdict for its current content disagrees with the one the gate gave."""
     for gate in gates:
         claimed, given = before.gates.get(gate), after.gates.get(gate)
         if claimed is None or given is None or claimed.content_hash != current or given.verdict == "error":
             continue  # no claim, a claim about other content (stale), or nothing to compare it with
+        if _tiers_of(claimed) != _tiers_of(given):
+            continue  # a claim about other checks (compile alone, where the build asks for clippy too)
         if claimed.verdict != given.verdict:
             return f"forged: the row says {gate}={claimed.verdict}, the {gate} gate says {given.verdict}"
     return None
@@ -100,8 +106,25 @@ def _forged(before: Record, after: Record, gates: list[str], current: str) -> st
 
 def _settle(entry: Entry, record: Record, current: str, config: BuildConfig, tallies: dict[str, Tally]) -> None:
     entry.lead, entry.why = gate_state(record, current, _gates_for(entry, config))
+    if entry.why is None and config.max_clippy_lints is not None:
+        entry.why = _over_lint_budget(record, config.max_clippy_lints)
     for tally in tallies.values():
         tally.add(record)
+
+
+def _over_lint_budget(record: Record, budget: int) -> str | None:
+    """Why the record is over the clippy lint budget, or None; a verdict without the clippy tier
+    cannot be measured, so it is refused too (never let through unmeasured)."""
+    compiled = record.gates.get("compile")
+    tiers = (compiled.details.get("tiers") or {}) if compiled is not None else {}
+    if "clippy" not in tiers:
+        return "no clippy tier in its compile verdict (gated without it): max_clippy_lints cannot measure it"
+    lints = clippy_lints(compiled.details) if compiled is not None else {}
+    found = sum(lints.values())
+    if found <= budget:
+        return None
+    worst = ", ".join(f"{name} x{n}" for name, n in sorted(lints.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    return f"over the clippy lint budget: {found} lints > max_clippy_lints={budget} ({worst})"
 
 
 def _scan(inputs: Inputs, config: BuildConfig, tallies: dict[str, Tally], regating: bool) -> _Scan:

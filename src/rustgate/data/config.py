@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from rustgate.records import Crate
+from rustgate.records import TIERS, Crate
 from rustgate.validation import read_toml, validate_as
 
 
@@ -109,6 +109,12 @@ class BuildConfig(BaseModel):
     # compile when the ledger has it) and drops a row whose claim disagrees as forged. ``true``
     # takes rows' verdicts on trust (only for inputs you gated yourself on this machine).
     trust_row_verdicts: bool = False
+    # The compile gate's tiers when build derives verdicts (``["compile", "clippy"]`` adds the
+    # clippy tier), the lints that fail an answer, and a budget: an answer with more clippy lints
+    # than ``max_clippy_lints`` is dropped (it needs the clippy tier).
+    compile_tiers: list[str] = Field(default_factory=lambda: ["compile"])
+    clippy_deny: list[str] = Field(default_factory=list)
+    max_clippy_lints: int | None = Field(None, ge=0)
     ledger: Path | None = None
     seed: int = 0
     sizing: Sizing = Field(default_factory=Sizing)
@@ -116,6 +122,17 @@ class BuildConfig(BaseModel):
     decontam: Decontam = Field(default_factory=Decontam)
     split: Split = Field(default_factory=Split)
     _base: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _tiers(self) -> BuildConfig:
+        unknown = [t for t in self.compile_tiers if t not in TIERS]
+        if unknown:
+            raise ValueError(f"compile_tiers: unknown tier {unknown[0]!r} (the tiers are: {', '.join(TIERS)})")
+        if (self.clippy_deny or self.max_clippy_lints is not None) and "clippy" not in self.compile_tiers:
+            raise ValueError(
+                'clippy_deny and max_clippy_lints need the clippy tier: compile_tiers = ["compile", "clippy"]'
+            )
+        return self
 
     def resolved(self, base: Path) -> BuildConfig:
         """Paths made absolute against ``base`` (the config file's folder)."""

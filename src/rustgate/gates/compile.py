@@ -12,7 +12,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rustgate.cargo.clippy import TIERS
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
 from rustgate.cargo.faults import limited_by, stale_fault
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
@@ -24,7 +23,7 @@ from rustgate.executors import CompileJob, Executor, ExecutorName, LocalExecutor
 from rustgate.gates.base import Gate, GateSettings, StageContext
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.memo import code_fingerprint
-from rustgate.records import Diagnostic, GateResult, Record
+from rustgate.records import TIERS, Diagnostic, GateResult, Record
 
 log = logging.getLogger(__name__)
 
