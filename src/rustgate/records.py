@@ -21,9 +21,11 @@ Crate = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 # The labels rustgate ships topics, prompts and profiles for.
 CRATES: tuple[str, ...] = ("axum", "leptos", "rig", "rust")
 Role = Literal["system", "user", "assistant"]
-Verdict = Literal["pass", "fail", "rejected", "timeout", "error"]
-VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error")
-TIERS = ("compile", "clippy")  # the compile gate's tiers, in order (``cargo.clippy``; test and run: issue 21)
+# ``inconclusive``: the test or run tier could not judge the answer (it needs the outside world).
+Verdict = Literal["pass", "fail", "rejected", "timeout", "error", "inconclusive"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "fail", "rejected", "timeout", "error", "inconclusive")
+# The compile gate's tiers, in order (``cargo.clippy``, ``cargo.run_tiers``).
+TIERS = ("compile", "clippy", "test", "run")
 
 
 class Message(BaseModel):

@@ -3,7 +3,8 @@
 // Built by rustgate (with the rustc it already needs) the first time a sample is compiled without
 // bubblewrap. It uses what a stock Linux kernel has: user, mount, pid, network, ipc and uts
 // namespaces. The command sees a fresh read-only root holding only the --ro and --rw paths, a
-// private /proc (its own pid namespace), a minimal /dev, a small /tmp, no network, and runs as an
+// private /proc (its own pid namespace), a minimal /dev, a small /tmp, no network but its own
+// loopback, and runs as an
 // unprivileged user with no capabilities and no_new_privs. Every failure before the command
 // starts exits 125 with a line starting "rustgate-isolate:" (an infrastructure error for rustgate).
 //
@@ -36,6 +37,9 @@ extern "C" {
     fn signal(sig: c_int, handler: usize) -> usize;
     fn getppid() -> c_int;
     fn alarm(seconds: u32) -> u32;
+    fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int;
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+    fn close(fd: c_int) -> c_int;
 }
 
 const CLONE_NEWNS: c_int = 0x0002_0000;
@@ -211,6 +215,38 @@ fn relay(child: c_int) -> ! {
     exit(128 + sig)
 }
 
+#[repr(C)]
+struct InterfaceFlags {
+    name: [u8; 16],
+    flags: i16,
+    _rest: [u8; 22],
+}
+
+/// The namespace's own loopback, up: a program may serve and call itself on 127.0.0.1, and
+/// reach nothing else (the host's loopback is another namespace's). Ports below 1024 are opened
+/// to the sandbox's user, as they are to a server's root elsewhere; only this namespace has them.
+fn loopback_up() {
+    const SIOCGIFFLAGS: c_ulong = 0x8913;
+    const SIOCSIFFLAGS: c_ulong = 0x8914;
+    const IFF_UP: i16 = 0x1;
+    const IFF_RUNNING: i16 = 0x40;
+    let fd = unsafe { socket(2, 2, 0) }; // AF_INET, SOCK_DGRAM
+    if fd < 0 {
+        die("socket (loopback)");
+    }
+    let mut request = InterfaceFlags { name: [0; 16], flags: 0, _rest: [0; 22] };
+    request.name[..2].copy_from_slice(b"lo");
+    if unsafe { ioctl(fd, SIOCGIFFLAGS, &mut request as *mut InterfaceFlags) } != 0 {
+        die("read the loopback's flags");
+    }
+    request.flags |= IFF_UP | IFF_RUNNING;
+    if unsafe { ioctl(fd, SIOCSIFFLAGS, &mut request as *mut InterfaceFlags) } != 0 {
+        die("bring the loopback up");
+    }
+    unsafe { close(fd) };
+    let _ = std::fs::write("/proc/sys/net/ipv4/ip_unprivileged_port_start", b"0");
+}
+
 fn build_root(spec: &Spec) {
     let root = spec.root.as_path();
     do_mount(None, Path::new("/"), None, MS_REC | MS_PRIVATE, None);
@@ -276,6 +312,7 @@ fn main() {
         die("unshare (user namespaces unavailable?)");
     }
     write_id_maps(uid, gid);
+    loopback_up();
     let child = unsafe { fork() };
     if child < 0 {
         die("fork");

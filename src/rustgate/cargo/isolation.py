@@ -139,16 +139,22 @@ def requested_backend(explicit: str | None = None) -> str:
     return choice
 
 
-def _launcher_source() -> str:
-    return resources.files("rustgate.cargo").joinpath("isolate.rs").read_text(encoding="utf-8")
+def _helper_source(file: str) -> str:
+    return resources.files("rustgate.cargo").joinpath(file).read_text(encoding="utf-8")
 
 
 def build_launcher(toolchain: Toolchain) -> Path:
     """The namespaces launcher for this toolchain, compiled once (under a lock) into the cache."""
-    source = _launcher_source()
+    return build_helper(toolchain, "isolate.rs", "rustgate-isolate")
+
+
+def build_helper(toolchain: Toolchain, file: str, program: str) -> Path:
+    """One of rustgate's std-only Rust helpers (``isolate.rs``, ``probe.rs``), built once per
+    toolchain and source into the cache, under a lock."""
+    source = _helper_source(file)
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     folder = cache_dir() / "sandbox"
-    target = folder / f"rustgate-isolate-{toolchain.key}-{digest}"
+    target = folder / f"{program}-{toolchain.key}-{digest}"
     if target.is_file():
         return target
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,19 +163,19 @@ def build_launcher(toolchain: Toolchain) -> Path:
         if target.is_file():
             return target
         with tempfile.TemporaryDirectory(dir=folder) as work:
-            src = Path(work) / "isolate.rs"
+            src = Path(work) / file
             src.write_text(source, encoding="utf-8")
-            out = Path(work) / "rustgate-isolate"
+            out = Path(work) / program
             argv = [str(toolchain.rustc), "--edition", "2021", "-O", "-C", "panic=abort", "-C", "strip=symbols"]
             done = subprocess.run(
-                [*argv, "--crate-name", "rustgate_isolate", str(src), "-o", str(out)],
+                [*argv, "--crate-name", program.replace("-", "_"), str(src), "-o", str(out)],
                 capture_output=True,
                 text=True,
                 timeout=300,
                 check=False,
             )
             if done.returncode != 0:
-                raise IsolationError(f"could not build the namespaces launcher: {done.stderr.strip()[-600:]}")
+                raise IsolationError(f"could not build {program}: {done.stderr.strip()[-600:]}")
             os.replace(out, target)
     return target
 

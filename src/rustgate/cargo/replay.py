@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,6 +46,8 @@ _STD_MODULE_NAMES = (
     "usize vec"
 )
 STD_MODULES = frozenset(_STD_MODULE_NAMES.split())
+CHECK_EMIT = "dep-info,metadata"
+BUILD_EMIT = "dep-info,link"
 
 
 @dataclass
@@ -66,8 +69,12 @@ def replay_argv(
     crate_name: str | None = None,
     externs: dict[str, Path] | None = None,
     test: bool = False,
+    emit: str = CHECK_EMIT,
 ) -> list[str]:
     """The probe's rustc arguments, retargeted at one target of the sample.
+
+    ``emit``: metadata only (a check), or ``BUILD_EMIT`` against a codegen warm build (the test
+    and run tiers link the target).
 
     ``crate_name`` renames the crate (a lib+bin answer's library, so its binaries can ``use`` it
     by name); ``externs`` adds that library's metadata to a binary's or test's command.
@@ -85,7 +92,7 @@ def replay_argv(
             next(it)
             args += ["--crate-name", crate_name or PROBE_CRATE]
         elif arg.startswith("--emit="):
-            args.append("--emit=dep-info,metadata")
+            args.append(f"--emit={emit}")
         elif arg.startswith(("--json=", "--error-format", "--sysroot")):
             continue
         elif arg == "--out-dir":
@@ -272,6 +279,26 @@ def _targets(source: CrateSource) -> list[_Target]:
     return targets
 
 
+@dataclass(frozen=True)
+class Executable:
+    """A built target the test or run tier executes: ``out/<crate_name>`` after a build."""
+
+    crate_name: str
+    label: str  # how reports name it: its root file
+    test: bool
+
+
+def executables(source: CrateSource) -> list[Executable]:
+    """The sample's test binaries and programs, in build order (libraries are not run)."""
+    found = []
+    for target in _targets(source):
+        if target.test:
+            found.append(Executable(target.crate_name, target.root_file, True))
+        elif target.crate_type == "bin":
+            found.append(Executable(target.crate_name, target.root_file, False))
+    return found
+
+
 def target_count(source: CrateSource) -> int:
     """How many rustc runs the sample is: a batch package holds samples of exactly one."""
     return len(_targets(source))
@@ -310,6 +337,8 @@ def check_replay(
     *,
     all_given: bool = True,
     known_modules: frozenset[str] = frozenset(),
+    emit: str = CHECK_EMIT,
+    then: Callable[[Path, CheckOutcome], CheckOutcome] | None = None,
 ) -> CheckOutcome:
     """Compile every target of one sample under the sandbox; never raises for the sample.
 
@@ -317,6 +346,8 @@ def check_replay(
     compiles part of the package on purpose: the client side of a fullstack answer).
     ``known_modules``: modules of the pinned crates (``cargo.crate_modules``): a path that starts
     with one is a missing ``use``, never a crate outside the profile.
+    ``emit=BUILD_EMIT`` links every target (``warm`` must be a codegen build); ``then(root,
+    outcome)`` is called on a pass while the built package still exists (the tiers run it there).
     """
     started = time.monotonic()
     scratch = scratch_dir("sample-")
@@ -329,7 +360,8 @@ def check_replay(
         read_only = read_only_paths(toolchain, warm)
         out = root / "out"
         library = source.library_name or PROBE_CRATE
-        externs = {library: out / f"lib{library}.rmeta"} if source.lib else {}
+        kind = "rlib" if emit == BUILD_EMIT else "rmeta"
+        externs = {library: out / f"lib{library}.{kind}"} if source.lib else {}
         diagnostics: list[Diagnostic] = []
         read: set[str] = set()
         outcome = CheckOutcome("pass")
@@ -348,9 +380,10 @@ def check_replay(
                 crate_name=target.crate_name,
                 externs=externs if target.root_file != source.lib else None,
                 test=target.test,
+                emit=emit,
             )
             own_env = target_env(env, source, target, root)
-            target_limits = _remaining(limits, left)
+            target_limits = remaining(limits, left)
             wrapped = isolation.wrap(
                 [str(toolchain.rustc), *argv], cwd=root, env=own_env, read_only=read_only, writable=[root],
                 scratch=mount_root, wall_s=sandbox_wall_clock(target_limits.timeout_s),
@@ -378,6 +411,8 @@ def check_replay(
                 reason = f"{orphans[0]} is never compiled: no `mod` declaration reaches it"
                 outcome = CheckOutcome("rejected", outcome.diagnostics, reason, outcome.duration_s, outcome.details)
                 outcome.details["never_compiled"] = orphans
+        if outcome.verdict == "pass" and then is not None:
+            outcome = then(root, outcome)
         return outcome
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -404,5 +439,6 @@ def _timeout_reason(limits: Limits) -> str:
     return f"compiler exceeded the time limit ({limits.timeout_s:.3g}s)"
 
 
-def _remaining(limits: Limits, left: float) -> Limits:
+def remaining(limits: Limits, left: float) -> Limits:
+    """``limits`` with at most ``left`` seconds: what is left of a sample's time for its next run."""
     return Limits(min(limits.timeout_s, left), limits.memory_mb, limits.max_output_mb, limits.max_stream_mb)

@@ -74,7 +74,7 @@ def which(tool: str) -> str | None:
     return shutil.which(tool, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/bin"]))
 
 
-def _with_rlimits(argv: Sequence[str], limits: Limits) -> list[str]:
+def _with_rlimits(argv: Sequence[str], limits: Limits, extra: Sequence[str] = ()) -> list[str]:
     """Prefix ``prlimit`` so the limits are set in the child itself.
 
     (``preexec_fn`` is not safe in a threaded parent, and we check from a thread pool.)
@@ -84,11 +84,22 @@ def _with_rlimits(argv: Sequence[str], limits: Limits) -> list[str]:
     prlimit = which("prlimit")
     if prlimit is None:
         raise FileNotFoundError("prlimit (util-linux) is required to limit the compiler's memory")
-    return [prlimit, f"--as={memory}", "--core=0", f"--fsize={output}", "--", *argv]
+    return [prlimit, f"--as={memory}", "--core=0", f"--fsize={output}", *extra, "--", *argv]
 
 
-def run_limited(argv: Sequence[str], *, cwd: Path, env: dict[str, str], limits: Limits) -> SandboxResult:
+def run_limited(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    limits: Limits,
+    rlimits: Sequence[str] = (),
+    pass_fds: Sequence[int] = (),
+) -> SandboxResult:
     """Run ``argv`` in its own process group, reading at most ``max_stream_mb`` of output.
+
+    ``rlimits``: more ``prlimit`` options (a run's CPU time); ``pass_fds``: descriptors the
+    child keeps (the run probe's report pipe).
 
     On timeout or output overflow the whole group is killed. Never raises for what the
     process does; raises ``OSError`` only when it cannot be started.
@@ -97,8 +108,9 @@ def run_limited(argv: Sequence[str], *, cwd: Path, env: dict[str, str], limits: 
     deadline = start + limits.timeout_s
     cap = limits.max_stream_mb * 1024 * 1024
     proc = subprocess.Popen(
-        _with_rlimits(argv, limits),
+        _with_rlimits(argv, limits, rlimits),
         cwd=cwd,
+        pass_fds=tuple(pass_fds),
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

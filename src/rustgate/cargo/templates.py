@@ -46,7 +46,8 @@ class Profile:
     crate roots that place unlabeled code in this profile's field. ``on_demand``: a bare
     ``rustgate warm`` skips it; it is warmed when named or first needed. ``client``: the profile
     that compiles the other half of a fullstack answer (leptos-ssr's library again, as the
-    ``hydrate`` build); "" when the profile has one side only.
+    ``hydrate`` build); "" when the profile has one side only. ``runs``: False for a profile
+    whose programs only run in a browser (the run tier does not apply to them).
     """
 
     name: str
@@ -62,6 +63,7 @@ class Profile:
     description: str = ""
     on_demand: bool = False
     client: str = ""
+    runs: bool = True  # False: builds for the browser (wasm) only; the run tier does not apply
     source: str = BUILT_IN
     lock_path: Path | None = None
     lib_names: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -177,6 +179,7 @@ def profile_from_texts(
         description=str(meta.get("description", "")),
         on_demand=bool(meta.get("on_demand", False)),
         client=_client(meta, where),
+        runs=bool(meta.get("runs", True)),
         source=source,
         lock_path=lock_path,
         lib_names={str(k): str(v) for k, v in lib_names.items()},

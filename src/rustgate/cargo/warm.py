@@ -60,6 +60,7 @@ class WarmProfile:
     toolchain_key: str
     lock_hash: str
     fingerprint: str = ""
+    codegen: bool = False  # built with code (``cargo build``): the test and run tiers link against it
 
     @property
     def target_dir(self) -> Path:
@@ -74,13 +75,15 @@ def _state_file(root: Path) -> Path:
     return root / "rustgate-warm.json"
 
 
-def profile_dir(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> Path:
+def profile_dir(profile: Profile, toolchain: Toolchain, base: Path | None = None, codegen: bool = False) -> Path:
     """The warm folder of ``profile``: its name for a built-in (a new template replaces the old
     build); for a user profile also its fingerprint, so projects (and test runs) that declare the
-    same profile share one build and two different profiles of one name never evict each other."""
+    same profile share one build and two different profiles of one name never evict each other.
+    The codegen build (``codegen``: for the test and run tiers) lives beside the check build."""
+    suffix = "-build" if codegen else ""
     if profile.built_in:
-        return warm_root(toolchain, base) / profile.name
-    return warm_root(toolchain, base) / f"user-{profile.name}-{profile.fingerprint}"
+        return warm_root(toolchain, base) / f"{profile.name}{suffix}"
+    return warm_root(toolchain, base) / f"user-{profile.name}-{profile.fingerprint}{suffix}"
 
 
 def unlocked_message(profile: Profile) -> str:
@@ -90,12 +93,14 @@ def unlocked_message(profile: Profile) -> str:
     )
 
 
-def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) -> WarmProfile | None:
+def load_warm(
+    profile: Profile, toolchain: Toolchain, base: Path | None = None, codegen: bool = False
+) -> WarmProfile | None:
     """The warm state for ``profile`` if it is complete and current (same manifest and lockfile,
     same compiler), else None."""
     if not profile.is_locked:
         return None
-    root = profile_dir(profile, toolchain, base)
+    root = profile_dir(profile, toolchain, base, codegen)
     state_path = _state_file(root)
     if not state_path.is_file():
         return None
@@ -113,6 +118,7 @@ def load_warm(profile: Profile, toolchain: Toolchain, base: Path | None = None) 
         toolchain_key=toolchain.key,
         lock_hash=profile.lock_hash,
         fingerprint=profile.fingerprint,
+        codegen=codegen,
     )
     externs = [arg.split("=", 1)[1] for arg in warm.argv if "=" in arg and arg.endswith((".rmeta", ".rlib", ".so"))]
     if not all(Path(path).exists() for path in externs):
@@ -133,8 +139,13 @@ def warm_profile(
     base: Path | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
     isolation: Isolation | None = None,
+    codegen: bool = False,
 ) -> WarmProfile:
     """Build ``profile``'s dependencies (``cargo check --locked``) and capture the probe's rustc call.
+
+    ``codegen``: ``cargo build`` instead, into its own folder beside the check build, so the test
+    and run tiers can link an answer's binaries and tests against real libraries (no debug info:
+    an answer is linked in a fraction of the time).
 
     Two steps: ``cargo fetch`` downloads the pinned crates (network, nothing of theirs runs), then
     the build (which runs their build scripts and proc macros) runs inside ``isolation`` (the
@@ -145,18 +156,18 @@ def warm_profile(
     """
     if not profile.is_locked:
         raise WarmError(unlocked_message(profile))
-    existing = load_warm(profile, toolchain, base)
+    existing = load_warm(profile, toolchain, base, codegen)
     if existing is not None:
         return existing
-    root = profile_dir(profile, toolchain, base)
+    root = profile_dir(profile, toolchain, base, codegen)
     root.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         # Two runs warming one profile (a hook beside a check) take turns; the second finds it warm.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        existing = load_warm(profile, toolchain, base)
+        existing = load_warm(profile, toolchain, base, codegen)
         if existing is not None:
             return existing
-        return _warm_locked(profile, toolchain, base, root, on_progress, isolation)
+        return _warm_locked(profile, toolchain, base, root, on_progress, isolation, codegen)
 
 
 def _warm_locked(
@@ -166,6 +177,7 @@ def _warm_locked(
     root: Path,
     on_progress: Callable[[str, int, int], None] | None,
     isolation: Isolation | None,
+    codegen: bool,
 ) -> WarmProfile:
     _prepare_package(profile, root)
     capture = root / "capture"
@@ -187,8 +199,11 @@ def _warm_locked(
         "RUSTGATE_CAPTURE_DIR": str(capture),
         "CARGO_TERM_COLOR": "never",
     }
+    if codegen:
+        env["CARGO_PROFILE_DEV_DEBUG"] = "0"
     total = _count_packages(profile)
-    argv = [str(toolchain.cargo), "check", "--locked", "--offline", "--lib", "--message-format=json"]
+    command = "build" if codegen else "check"
+    argv = [str(toolchain.cargo), command, "--locked", "--offline", "--lib", "--message-format=json"]
     try:
         isolation = isolation or choose_isolation(requested_backend(), toolchain)
     except IsolationError as exc:
@@ -239,7 +254,7 @@ def _warm_locked(
         "warmed_at": time.time(),
     }
     atomic_write_json(_state_file(root), state)
-    warm = load_warm(profile, toolchain, base)
+    warm = load_warm(profile, toolchain, base, codegen)
     if warm is None:
         raise WarmError(f"warm-up of profile {profile.name!r} left an incomplete state in {root}")
     return warm

@@ -28,7 +28,14 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
         default="compile",
         metavar="T,T",
         help="checks after parsing, in order: compile (cargo check; always), clippy (lints counted by name and "
-        "level; a score unless --clippy-deny). Default: compile",
+        "level; a score unless --clippy-deny), test (the answer's tests built and run sandboxed), run (each "
+        "program run sandboxed for --run-window seconds). Default: compile",
+    )
+    parser.add_argument(
+        "--run-window", type=float, default=5.0, metavar="S", help="run tier: seconds each program may run"
+    )
+    parser.add_argument(
+        "--test-window", type=float, default=30.0, metavar="S", help="test tier: seconds for all of an answer's tests"
     )
     parser.add_argument(
         "--clippy-deny",
@@ -78,4 +85,6 @@ def compile_settings(args: argparse.Namespace, *, use_cache: bool = True) -> Com
         ray_address=args.ray_address,
         tiers=[t for t in str(args.tiers).split(",") if t.strip()],
         clippy_deny=[lint for value in args.clippy_deny for lint in value.split(",") if lint.strip()],
+        run_window_s=args.run_window,
+        test_window_s=args.test_window,
     )

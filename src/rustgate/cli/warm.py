@@ -14,6 +14,7 @@ from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, load_warm, lock_profile, warm_profile
 from rustgate.cli.progress import Reporter
+from rustgate.records import TIERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="profiles to warm (default: every profile not marked on_demand; `--all` adds those)",
     )
     parser.add_argument("--all", action="store_true", help="also warm the on-demand profiles (such as axum-full)")
+    parser.add_argument(
+        "--tiers",
+        default="compile",
+        metavar="T,T",
+        help="also build what these tiers need: test,run add each profile's build with code (default: compile)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,28 +49,40 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"rustgate warm: unknown profile(s) {', '.join(unknown)}; known: {', '.join(profiles)}", file=sys.stderr)
         return 2
+    tiers = {t.strip() for t in str(args.tiers).split(",") if t.strip()}
+    unknown_tiers = sorted(tiers - set(TIERS))
+    if unknown_tiers:
+        print(f"rustgate warm: unknown tier(s) {', '.join(unknown_tiers)}; the tiers are {', '.join(TIERS)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    codegen = bool(tiers & {"test", "run"})
     print(f"toolchain: {toolchain.version}", file=sys.stderr)
     status = 0
     for name in names:
         try:
             _warm_one(profiles[name], toolchain)
+            if codegen:
+                _warm_one(profiles[name], toolchain, codegen=True)
         except WarmError as exc:
             print(f"{name}: error: {exc}", file=sys.stderr)
             status = 1
     return status
 
 
-def _warm_one(profile: Profile, toolchain: Toolchain) -> None:
+def _warm_one(profile: Profile, toolchain: Toolchain, codegen: bool = False) -> None:
     name = profile.name
     if not profile.built_in:
         before = profile.lock_text
         profile = lock_profile(profile, toolchain)
         if profile.lock_text != before:
             print(f"{name}: wrote {profile.lock_path} (commit it: it pins the profile's crates)", file=sys.stderr)
-    if load_warm(profile, toolchain) is not None:
-        print(f"{name}: already warm", file=sys.stderr)
+    label = f"{name} (build with code)" if codegen else name
+    if load_warm(profile, toolchain, codegen=codegen) is not None:
+        print(f"{label}: already warm", file=sys.stderr)
         return
     started = time.monotonic()
-    with Reporter(f"warm {name}", profile.lock_text.count("[[package]]"), estimate=True) as reporter:
-        warm_profile(profile, toolchain, on_progress=lambda crate, done, total: reporter.advance(crate))
-    print(f"{name}: warm in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    with Reporter(f"warm {label}", profile.lock_text.count("[[package]]"), estimate=True) as reporter:
+        warm_profile(
+            profile, toolchain, on_progress=lambda crate, done, total: reporter.advance(crate), codegen=codegen
+        )
+    print(f"{label}: warm in {time.monotonic() - started:.0f}s", file=sys.stderr)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rustgate.cargo.execute import RunLimits
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.replay import CheckOutcome
 from rustgate.cargo.sandbox import Limits
@@ -49,6 +50,7 @@ class RunSpec:
     cache_root: str | None = None  # None: the node's own cache dir (``RUSTGATE_CACHE_DIR``)
     tiers: tuple[str, ...] = ("compile",)  # the tiers after the compile gate (``cargo.clippy``)
     clippy_deny: tuple[str, ...] = ()  # clippy lints (or "warnings") that fail an answer
+    run_limits: RunLimits = RunLimits()  # the test and run tiers' windows and process limit
 
 
 Finished = Iterator[tuple[str, CheckOutcome]]

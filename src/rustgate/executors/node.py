@@ -19,10 +19,26 @@ from pathlib import Path
 from rustgate.cargo.batch import check_batch
 from rustgate.cargo.clippy import apply_clippy, clippy_driver, missing_clippy
 from rustgate.cargo.crate_modules import pinned_modules
+from rustgate.cargo.execute import probe_program
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
-from rustgate.cargo.replay import CheckOutcome, check_replay, target_count
-from rustgate.cargo.sandbox import Limits
+from rustgate.cargo.replay import (
+    BUILD_EMIT,
+    CheckOutcome,
+    check_replay,
+    executables,
+    remaining,
+    sample_env,
+    target_count,
+)
+from rustgate.cargo.run_tiers import (
+    RUN_TIERS,
+    TierContext,
+    apply_run_tiers,
+    has_tests,
+    run_tier,
+    test_tier,
+)
 from rustgate.cargo.sides import client_source, merge_sides, not_checked
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
@@ -65,18 +81,24 @@ class Node:
             return f"the {self.spec.sandbox} sandbox cannot run{self.where}: {exc}"
         if "clippy" in self.spec.tiers and clippy_driver(toolchain) is None:
             return f"{missing_clippy(toolchain)}{self.where}"
+        if any(t in RUN_TIERS for t in self.spec.tiers):
+            try:
+                probe_program(toolchain)
+            except (IsolationError, OSError) as exc:
+                return f"the test and run tiers cannot start programs{self.where}: {exc}"
         self.toolchain = toolchain
         return None
 
-    def warm(self, name: str, fingerprint: str) -> WarmProfile | str:
-        """A profile's warm state, looked up once per profile (and built once, if allowed)."""
+    def warm(self, name: str, fingerprint: str, codegen: bool = False) -> WarmProfile | str:
+        """A profile's warm state, looked up once per profile (and built once, if allowed);
+        ``codegen``: the build the test and run tiers link against."""
         with self._lock:
-            key = f"{name}/{fingerprint}"
+            key = f"{name}/{fingerprint}/{codegen}"
             if key not in self._warm:
-                self._warm[key] = self._resolve_warm(name, fingerprint)
+                self._warm[key] = self._resolve_warm(name, fingerprint, codegen)
             return self._warm[key]
 
-    def _resolve_warm(self, name: str, fingerprint: str) -> WarmProfile | str:
+    def _resolve_warm(self, name: str, fingerprint: str, codegen: bool) -> WarmProfile | str:
         assert self.toolchain is not None
         profile = self.profiles.get(name)
         if profile is None:
@@ -87,16 +109,18 @@ class Node:
                 f"profile {name!r}{self.where} differs from the driver's (manifest and lockfile fingerprint "
                 f"{here}, the driver's {fingerprint}): every node needs the same templates and lockfiles"
             )
-        state = load_warm(profile, self.toolchain, self.cache_root)
+        state = load_warm(profile, self.toolchain, self.cache_root, codegen)
         if state is not None:
             return state
         if not self.spec.warm_missing:
             folder = warm_root(self.toolchain, self.cache_root or cache_dir())
             there = " there" if self.where else ""
             name = profile.name
-            return f"profile {name!r} is not warm{self.where} ({folder}): run `rustgate warm {name}`{there}"
+            command = f"rustgate warm --tiers test,run {name}" if codegen else f"rustgate warm {name}"
+            what = "has no codegen build for the test and run tiers" if codegen else "is not warm"
+            return f"profile {name!r} {what}{self.where} ({folder}): run `{command}`{there}"
         try:
-            return warm_profile(profile, self.toolchain, self.cache_root, isolation=self.isolation)
+            return warm_profile(profile, self.toolchain, self.cache_root, isolation=self.isolation, codegen=codegen)
         except (WarmError, OSError) as exc:
             return f"{exc}{self.where}"
 
@@ -119,15 +143,56 @@ class Node:
             return CheckOutcome("error", reason=os_failure(exc, f"run the compiler{self.where}"))
 
     def later_tiers(self, job: CompileJob, state: WarmProfile, compiled: CheckOutcome) -> CheckOutcome:
-        """The tiers after a passing compile (``--tiers``): clippy replayed on the same metadata."""
+        """The tiers after a passing compile (``--tiers``): clippy replayed on the same metadata,
+        then the test and run tiers on a build with code."""
+        linted = self.clippy_tier(job, state, compiled)
+        if linted.verdict != "pass" or not any(t in RUN_TIERS for t in self.spec.tiers):
+            return linted
+        return self.run_tiers(job, linted)
+
+    def run_tiers(self, job: CompileJob, compiled: CheckOutcome) -> CheckOutcome:
+        """Build the answer against the profile's codegen warm build and execute it (``cargo.run_tiers``)."""
+        asked = [t for t in RUN_TIERS if t in self.spec.tiers]
+        profile = self.profiles[job.profile]
+        assert self.toolchain is not None and self.isolation is not None
+        toolchain, isolation = self.toolchain, self.isolation
+        programs = "run" in asked and profile.runs and any(not e.test for e in executables(job.source))
+        if not programs and not has_tests(job.source):  # nothing to build: each tier says why it does not apply
+            ctx = TierContext(job.source, Path(), {}, job.limits, self.spec.run_limits, isolation, toolchain,
+                              runs_natively=profile.runs)  # fmt: skip
+            return apply_run_tiers(compiled, [(t, test_tier(ctx) if t == "test" else run_tier(ctx)) for t in asked])
+        state = self.warm(job.profile, job.fingerprint, codegen=True)
+        if isinstance(state, str):
+            return CheckOutcome("error", compiled.diagnostics, state, compiled.duration_s, compiled.details)
+        results: list[tuple[str, CheckOutcome]] = []
+
+        def execute(root: Path, built: CheckOutcome) -> CheckOutcome:
+            ctx = TierContext(
+                job.source, root, sample_env(state, root), job.limits, self.spec.run_limits, isolation, toolchain,
+                runs_natively=profile.runs,
+            )  # fmt: skip
+            for tier in asked:
+                results.append((tier, test_tier(ctx) if tier == "test" else run_tier(ctx)))
+            return built
+
+        limits = remaining(job.limits, max(0.1, job.limits.timeout_s - compiled.duration_s))
+        built = check_replay(
+            job.source, state, toolchain, profile.manifest_text, limits, isolation,
+            known_modules=pinned_modules(profile), emit=BUILD_EMIT, then=execute,
+        )  # fmt: skip
+        if built.verdict != "pass":
+            built.reason = f"the build with code failed: {built.reason}"
+            results = [(tier, built) for tier in asked]
+        return apply_run_tiers(compiled, results, build_s=built.duration_s)
+
+    def clippy_tier(self, job: CompileJob, state: WarmProfile, compiled: CheckOutcome) -> CheckOutcome:
         if "clippy" not in self.spec.tiers or compiled.verdict != "pass":
             return compiled
         assert self.toolchain is not None and self.isolation is not None
         driver = clippy_driver(self.toolchain)
         if driver is None:
             return CheckOutcome("error", reason=missing_clippy(self.toolchain))
-        left = job.limits.timeout_s - compiled.duration_s
-        limits = Limits(max(0.1, left), job.limits.memory_mb, job.limits.max_output_mb, job.limits.max_stream_mb)
+        limits = remaining(job.limits, max(0.1, job.limits.timeout_s - compiled.duration_s))
         profile = self.profiles[job.profile]
         clippy = check_replay(
             job.source, state, dataclasses.replace(self.toolchain, rustc=driver), profile.manifest_text, limits,
@@ -146,8 +211,7 @@ class Node:
         if isinstance(state, str):
             return CheckOutcome("error", reason=state)
         assert self.toolchain is not None and self.isolation is not None
-        left = job.limits.timeout_s - server.duration_s
-        limits = Limits(max(0.1, left), job.limits.memory_mb, job.limits.max_output_mb, job.limits.max_stream_mb)
+        limits = remaining(job.limits, max(0.1, job.limits.timeout_s - server.duration_s))
         profile = self.profiles[job.client]
         client = check_replay(
             source, state, self.toolchain, profile.manifest_text, limits, self.isolation,

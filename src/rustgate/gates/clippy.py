@@ -1,29 +1,19 @@
-"""The clippy tier as a pipeline stage of its own: ``[clippy]`` in a pipeline TOML.
-
-It is the compile gate with the clippy tier on (``cargo.clippy``): the answer is compiled, then
-linted, and the stage's verdict is the worse of the two, so a pipeline can list ``clippy`` where
-it would list ``compile`` and keep its lint counts in the record's ``clippy`` verdict. Inside one
-stage, ``[compile] tiers = ["compile", "clippy"]`` does the same under the ``compile`` name.
-"""
+"""The clippy tier as a pipeline stage: ``[clippy]`` (lint counts in the record's ``clippy`` verdict)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import Field
 
 from rustgate.gates.base import StageContext
-from rustgate.gates.compile import CompileGate, CompileSettings
+from rustgate.gates.compile import CompileSettings
+from rustgate.gates.tier_stage import TierGate
 
 
-class ClippyGate(CompileGate):
-    """``CompileGate`` with the clippy tier always on."""
+class ClippyGate(TierGate):
+    """``CompileGate`` with the clippy tier always on (``cargo.clippy``)."""
 
     name = "clippy"
-
-    def __init__(self, **kwargs: Any) -> None:
-        tiers = tuple(kwargs.pop("tiers", ()) or ())
-        super().__init__(tiers=("compile", "clippy", *tiers), **kwargs)
+    tier = "clippy"
 
 
 class ClippySettings(CompileSettings):

@@ -12,10 +12,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from rustgate.cargo.execute import RunLimits
 from rustgate.cargo.extract import DEFAULT_MAX_ANSWER_BYTES, CrateSource, Rejection, extract_crate
 from rustgate.cargo.faults import limited_by, stale_fault
 from rustgate.cargo.isolation import UNSAFE_WARNING, Isolation, IsolationError, choose_isolation, requested_backend
 from rustgate.cargo.replay import CheckOutcome
+from rustgate.cargo.run_tiers import RUN_TIERS
 from rustgate.cargo.sandbox import Limits
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
@@ -32,18 +34,14 @@ OnResult = Callable[[int, GateResult], None]
 _CHUNK = 16  # answers read (and looked up) before their compiles are handed on
 
 
-_LATER_TIERS = {"test": "the test tier", "run": "the run tier"}
-
-
 def chosen_tiers(tiers: Sequence[str]) -> tuple[str, ...]:
-    """``compile`` first, then the others asked for, each once; a clear error for unknown ones."""
+    """``compile`` first, then the others asked for, each once, in ``TIERS`` order; a clear error
+    for unknown ones."""
     names = [t.strip() for t in tiers if t.strip()]
     for name in names:
-        if name in _LATER_TIERS:
-            raise ValueError(f"{_LATER_TIERS[name]} is not built yet; the tiers are: {', '.join(TIERS)}")
         if name not in TIERS:
             raise ValueError(f"unknown tier {name!r}; the tiers are: {', '.join(TIERS)}")
-    return tuple(dict.fromkeys(["compile", *names]))
+    return tuple(t for t in TIERS if t == "compile" or t in names)
 
 
 class CompileGate(Gate):
@@ -77,8 +75,12 @@ class CompileGate(Gate):
         ray_address: str | None = None,
         tiers: Sequence[str] = ("compile",),
         clippy_deny: Sequence[str] = (),
+        run_window_s: float = 5.0,
+        test_window_s: float = 30.0,
+        max_processes: int = 64,
     ) -> None:
         self.tiers = chosen_tiers(tiers)
+        self.run_limits = RunLimits(window_s=run_window_s, test_window_s=test_window_s, max_processes=max_processes)
         self.clippy_deny = tuple(sorted(set(clippy_deny)))
         if self.clippy_deny and "clippy" not in self.tiers:
             raise ValueError('clippy_deny needs the clippy tier (tiers = ["compile", "clippy"])')
@@ -113,8 +115,14 @@ class CompileGate(Gate):
         return identity
 
     def _tier_identity(self) -> dict[str, Any]:
-        """The tiers beyond compile (absent for compile alone, so its keys are what they were)."""
-        return {"tiers": list(self.tiers), "clippy_deny": list(self.clippy_deny)} if self.tiers != ("compile",) else {}
+        """The tiers beyond compile (absent for compile alone, so its keys are what they were);
+        with the test or run tier, their windows and limits (a longer window re-runs them)."""
+        if self.tiers == ("compile",):
+            return {}
+        identity: dict[str, Any] = {"tiers": list(self.tiers), "clippy_deny": list(self.clippy_deny)}
+        if any(t in RUN_TIERS for t in self.tiers):
+            identity["run_limits"] = vars(self.run_limits)
+        return identity
 
     async def evaluate(self, records: Sequence[Record]) -> list[GateResult]:
         return await asyncio.to_thread(self.check, records)
@@ -296,6 +304,7 @@ class CompileGate(Gate):
             cache_root=str(self.cache_root) if self.cache_root is not None else None,
             tiers=self.tiers,
             clippy_deny=self.clippy_deny,
+            run_limits=self.run_limits,
         )
         issued: dict[str, CompileJob] = {}
         suspects: list[str] = []  # timeouts while other compiles competed for the cores
@@ -442,8 +451,11 @@ class CompileSettings(GateSettings):
     sandbox: str | None = None
     executor: ExecutorName = "local"  # where misses compile: this machine, or a Ray cluster
     ray_address: str | None = None  # with executor = "ray": the cluster (None: RAY_ADDRESS, else a local Ray)
-    tiers: list[str] = Field(default_factory=lambda: ["compile"])  # "compile", "clippy"
+    tiers: list[str] = Field(default_factory=lambda: ["compile"])  # "compile", "clippy", "test", "run"
     clippy_deny: list[str] = Field(default_factory=list)  # clippy lints (or "warnings") that fail an answer
+    run_window_s: float = Field(default=5.0, gt=0, le=600)  # the run tier: how long each program runs
+    test_window_s: float = Field(default=30.0, gt=0, le=3600)  # the test tier: all of an answer's tests
+    max_processes: int = Field(default=64, ge=2, le=4096)  # live processes a run may hold
 
     @field_validator("tiers")
     @classmethod

@@ -11,9 +11,13 @@ from rustgate.gates.base import GateSettings
 from rustgate.gates.clippy import ClippySettings
 from rustgate.gates.compile import CompileSettings
 from rustgate.gates.judge import JudgeSettings
+from rustgate.gates.run import RunSettings
+from rustgate.gates.test import TestSettings
 
 GATES: dict[str, type[GateSettings]] = {
     "compile": CompileSettings,
     "clippy": ClippySettings,
+    "test": TestSettings,
+    "run": RunSettings,
     "judge": JudgeSettings,
 }

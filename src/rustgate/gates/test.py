@@ -1,0 +1,25 @@
+"""The test tier as a pipeline stage: ``[test]`` (the answer's own tests, built and run sandboxed)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from rustgate.gates.base import StageContext
+from rustgate.gates.compile import CompileSettings
+from rustgate.gates.tier_stage import TierGate
+
+
+class TestGate(TierGate):
+    """``CompileGate`` with the test tier always on (``cargo.run_tiers``)."""
+
+    __test__ = False  # not a pytest class
+    name = "test"
+    tier = "test"
+
+
+class TestSettings(CompileSettings):
+    __test__ = False
+    tiers: list[str] = Field(default_factory=lambda: ["compile", "test"])
+
+    def build(self, context: StageContext) -> TestGate:
+        return TestGate(ledger=context.ledger, **self.model_dump())
