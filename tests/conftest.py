@@ -34,3 +34,11 @@ def warm_cache() -> Iterator[Path]:
 @pytest.fixture()
 def ledger_path(tmp_path: Path) -> Path:
     return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def build_cache(warm_cache: Path) -> Path:
+    """The warm cache plus the ``rust`` profile's build with code (the test and run tiers)."""
+    profile = load_profiles()["rust"]
+    warm_profile(profile, detect_toolchain(), codegen=True)
+    return warm_cache

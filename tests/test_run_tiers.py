@@ -1,0 +1,160 @@
+"""The test and run tiers (issue 21, items 2, 3, 5): real builds with code, real runs in the sandbox.
+
+Each rule has a case that must pass and a near twin that must fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from run_helpers import answer, check, main_rs, tier
+
+from rustgate.cargo.execute import RunLimits
+from rustgate.cargo.extract import CrateSource, extract_crate
+from rustgate.cargo.isolation import choose_isolation
+from rustgate.cargo.run_reading import outside_world, panic_message
+from rustgate.cargo.templates import load_profiles
+from rustgate.cargo.toolchain import detect_toolchain
+from rustgate.gates.compile import CompileGate, chosen_tiers
+
+pytestmark = pytest.mark.cargo
+
+LIB = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
+WRONG_LIB = "pub fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n"
+UNIT_TESTS = """
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_plus_one() {
+        assert_eq!(add(1, 1), 2);
+    }
+
+    #[test]
+    fn zero() {
+        assert_eq!(add(0, 0), 0);
+    }
+}
+"""
+INTEGRATION = """
+use rustgate_probe::add;
+
+#[test]
+fn adds_up() {
+    assert_eq!(add(2, 3), 5, "two and three");
+}
+"""
+
+
+def test_a_program_that_exits_0_passes_and_its_non_zero_twin_fails(build_cache: Path) -> None:
+    ok, bad = check(
+        [main_rs("ok", 'fn main() { println!("hi"); }'), main_rs("bad", "fn main() { std::process::exit(3); }")]
+    )
+    assert ok.verdict == "pass", ok.reason
+    assert tier(ok, "run")["verdict"] == "pass" and tier(ok, "run")["runs"][0]["exit"] == 0  # type: ignore[index]
+    assert bad.verdict == "fail" and bad.reason is not None and "exit 3" in bad.reason
+    assert tier(bad, "compile")["verdict"] == "pass"  # it compiles: only running it shows the fault
+
+
+def test_a_panic_fails_with_its_message(build_cache: Path) -> None:
+    code = 'fn main() {\n    let v: Vec<i32> = Vec::new();\n    println!("{}", v[3]);\n}\n'
+    (panics,) = check([main_rs("panics", code)])
+    assert panics.verdict == "fail"
+    assert (
+        panics.reason is not None and "index out of bounds" in panics.reason and "src/main.rs:4" in panics.reason
+    )  # the block names its file on line 1
+    assert panics.diagnostics[0].code == "RG-EXIT"
+
+
+def test_a_failing_unit_test_fails_naming_it_and_the_passing_twin_passes(build_cache: Path) -> None:
+    good, bad = check(
+        [answer("good", {"src/lib.rs": LIB + UNIT_TESTS}), answer("bad", {"src/lib.rs": WRONG_LIB + UNIT_TESTS})]
+    )
+    assert good.verdict == "pass", good.reason
+    assert tier(good, "test")["tests"] == {"passed": 2, "failed": 0, "ignored": 0}
+    assert tier(good, "run")["verdict"] == "not applicable"  # a library: nothing to run
+    assert bad.verdict == "fail"
+    failures = tier(bad, "test")["failures"]
+    assert [f["test"] for f in failures] == ["tests::one_plus_one"]  # type: ignore[index,union-attr]
+    assert "left: 0" in failures[0]["message"] and "src/lib.rs" in failures[0]["message"]  # type: ignore[index]
+    assert bad.reason is not None and "tests::one_plus_one" in bad.reason and bad.diagnostics[0].code == "RG-TEST"
+
+
+def test_a_failing_integration_test_fails(build_cache: Path) -> None:
+    good, bad = check([
+        answer("good", {"src/lib.rs": LIB, "tests/api.rs": INTEGRATION}),
+        answer("bad", {"src/lib.rs": WRONG_LIB, "tests/api.rs": INTEGRATION}),
+    ])  # fmt: skip
+    assert good.verdict == "pass", good.reason
+    assert tier(good, "test")["tests"] == {"passed": 1, "failed": 0, "ignored": 0}
+    assert (
+        bad.verdict == "fail" and bad.reason is not None and "adds_up" in bad.reason and "two and three" in bad.reason
+    )
+
+
+def test_an_answer_without_tests_keeps_its_verdict_and_says_why(build_cache: Path) -> None:
+    (plain,) = check([answer("plain", {"src/lib.rs": LIB})], tiers=("compile", "test"))
+    assert plain.verdict == "pass"
+    test = tier(plain, "test")
+    assert test["verdict"] == "not applicable" and test["reason"] == "the answer has no tests"
+    assert "build_s" not in test  # nothing was built for a tier that does not apply
+
+
+def test_a_test_that_ends_the_process_itself_is_not_a_pass(build_cache: Path) -> None:
+    exits = (
+        LIB + "\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn quits() {\n        std::process::exit(0);\n    }\n}\n"
+    )
+    (quits,) = check([answer("quits", {"src/lib.rs": exits})], tiers=("compile", "test"))
+    assert quits.verdict == "fail" and quits.reason is not None and "before reporting" in quits.reason
+
+
+def test_a_program_that_needs_the_network_is_inconclusive_never_fail(build_cache: Path) -> None:
+    dns = 'use std::net::TcpStream;\nfn main() {\n    TcpStream::connect("example.com:80").unwrap();\n}\n'
+    key = 'fn main() {\n    let key = std::env::var("SERVICE_API_KEY").expect("SERVICE_API_KEY must be set");\n}\n'
+    wrong = 'fn main() {\n    let n: Option<u8> = None;\n    n.expect("the config has a port");\n}\n'
+    net, needs_key, own_bug = check(
+        [main_rs("dns", dns), main_rs("key", key), main_rs("own", wrong)], tiers=("compile", "run")
+    )
+    assert net.verdict == "inconclusive" and net.diagnostics[0].code == "RG-OUTSIDE", net.reason
+    assert needs_key.verdict == "inconclusive", needs_key.reason
+    assert own_bug.verdict == "fail"  # the near twin: a panic of the program's own making
+
+
+def test_the_tiers_after_a_failed_compile_do_not_run(build_cache: Path) -> None:
+    (broken,) = check([main_rs("broken", 'fn main() { let x: u8 = "no"; }')])
+    assert broken.verdict == "fail" and "tiers" not in broken.details
+
+
+def test_tiers_windows_and_limits_are_part_of_the_key() -> None:
+    profiles = load_profiles()
+    source = extract_crate(main_rs("ok", "fn main() {}"), profiles)
+    assert isinstance(source, CrateSource)
+    toolchain = detect_toolchain()
+    isolation = choose_isolation("none", toolchain)
+    gates = [
+        CompileGate(),
+        CompileGate(tiers=("compile", "run")),
+        CompileGate(tiers=("compile", "run"), run_window_s=10),
+        CompileGate(tiers=("compile", "run"), max_processes=8),
+        CompileGate(tiers=("compile", "test")),
+        CompileGate(tiers=("compile", "test"), test_window_s=60),
+    ]
+    keys = {gate.cache_key(source, profiles["rust"], toolchain, isolation) for gate in gates}
+    assert len(keys) == len(gates)
+    assert CompileGate(tiers=("compile", "run")).identity()["run_limits"] == vars(RunLimits())
+    assert "run_limits" not in CompileGate(tiers=("compile", "clippy")).identity()
+    assert chosen_tiers(["run", "clippy", "test"]) == ("compile", "clippy", "test", "run")
+
+
+def test_reading_a_panic_and_the_outside_world() -> None:
+    new = "thread 'main' (3) panicked at src/main.rs:4:5:\nboom\nnote: run with `RUST_BACKTRACE=1`"
+    old = "thread 'main' panicked at 'boom', src/main.rs:4:5\nnote: run with"
+    assert panic_message(new) == "boom (thread 'main', src/main.rs:4:5)"
+    assert panic_message(old) == "boom (thread 'main', src/main.rs:4:5)"
+    assert panic_message("error: boom") is None
+    assert outside_world("Connection refused (os error 111)") == "network"
+    assert outside_world("failed to lookup address information") == "dns"
+    assert outside_world("OPENAI_API_KEY not set") == "api key"
+    assert outside_world("index out of bounds: the len is 0 but the index is 3") is None
+    assert outside_world("attempt to subtract with overflow") is None
