@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ PROVIDER_KEYS = (
 _GRACE_S = 5.0  # sandbox start and teardown, beyond the program's own window
 _REQUEST_S = 3.0  # the probe's connect and read timeouts (probe.rs REQUEST_TIMEOUT)
 MAX_ROUTES = 4
+_FIRST_RUN_UID, _RUN_UIDS = 1 << 20, 1 << 24  # run uids: far above any real account
 
 
 @dataclass(frozen=True)
@@ -111,18 +113,23 @@ def run_program(
     for route in routes:
         argv += ["--route", route]
     argv += ["--", str(executable), *args]
+    host_uid = _run_uid(isolation)
+    nproc = _process_limit(run_limits, host_uid)
+    _world_readable(root)
     mount_root = scratch_dir("run-")
     wall = window_s + _GRACE_S + 2 * _REQUEST_S * len(routes)  # each request: a connect and a read
     try:
         wrapped = isolation.wrap(
-            argv, cwd=root, env=env, read_only=[root, probe], writable=[], scratch=mount_root, wall_s=wall + _GRACE_S
-        )
+            argv, cwd=root, env=env, read_only=[root, probe], writable=[], scratch=mount_root, wall_s=wall + _GRACE_S,
+            host_uid=host_uid,
+        )  # fmt: skip
         cpu = max(1, math.ceil(window_s) + 1)
+        rlimits = [f"--cpu={cpu}", *([f"--nproc={nproc}"] if nproc else [])]
         try:
             result = run_limited(
                 wrapped, cwd=root, env=env, limits=Limits(wall, limits.memory_mb, limits.max_output_mb,
                                                            limits.max_stream_mb),
-                rlimits=[f"--cpu={cpu}"], pass_fds=[write_end],
+                rlimits=rlimits, pass_fds=[write_end],
             )  # fmt: skip
         finally:
             os.close(write_end)
@@ -131,6 +138,46 @@ def run_program(
         os.close(read_end)
         shutil.rmtree(mount_root, ignore_errors=True)
     return _program_run(result, report)
+
+
+def _run_uid(isolation: Isolation) -> int | None:
+    """A fresh host uid for the run when rustgate runs as root under its own launcher: root is
+    exempt from the process limit, a uid that owns nothing is not."""
+    if isolation.backend != "namespaces" or os.geteuid() != 0:
+        return None
+    return _FIRST_RUN_UID + secrets.randbelow(_RUN_UIDS)
+
+
+def _process_limit(run_limits: RunLimits, host_uid: int | None) -> int | None:
+    """RLIMIT_NPROC for the run. The kernel counts a uid's processes host-wide: a fresh uid holds
+    only the run's own; the user's own uid also holds everything else the user runs now. Root
+    is exempt (under bubblewrap the probe's count is then the only process wall)."""
+    allowed = run_limits.max_processes + 2  # the probe and the sandbox's init
+    if host_uid is not None:
+        return allowed
+    if os.geteuid() == 0:
+        return None
+    return allowed + _processes_of(os.geteuid())
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+def _world_readable(root: Path) -> None:
+    """The sample's folder readable by a run's own uid: it owns nothing, and sees it read-only."""
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, os.stat(folder).st_mode | 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chmod(path, os.stat(path).st_mode | 0o444)
 
 
 def _read_report(fd: int) -> dict[str, Any]:

@@ -9,7 +9,12 @@
 // starts exits 125 with a line starting "rustgate-isolate:" (an infrastructure error for rustgate).
 //
 // usage: rustgate-isolate --root DIR [--ro PATH]... [--rw PATH]... [--symlink TARGET LINK]...
-//                         [--tmp-mb N] [--timeout-s N] --chdir DIR -- COMMAND [ARG]...
+//                         [--tmp-mb N] [--timeout-s N] [--host-uid N] --chdir DIR -- COMMAND [ARG]...
+//
+// --host-uid N (honoured when started by root): the command runs as host uid and gid N instead
+// of root's. Root is exempt from RLIMIT_NPROC, so this is what lets a process limit hold for a
+// program run as root's; N owns nothing on the host, so the command can read only what is
+// world-readable in its view, and a fresh N per run gives each run its own process count.
 //
 // Nothing outlives it: the launcher dies with the process that started it (parent-death signal),
 // and after --timeout-s seconds of its own clock (SIGALRM); the sandbox's init dies with the
@@ -40,6 +45,12 @@ extern "C" {
     fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int;
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
     fn close(fd: c_int) -> c_int;
+    fn pipe(fds: *mut c_int) -> c_int;
+    fn read(fd: c_int, buf: *mut c_void, count: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
+    fn setgroups(size: usize, list: *const u32) -> c_int;
+    fn setresgid(r: u32, e: u32, s: u32) -> c_int;
+    fn setresuid(r: u32, e: u32, s: u32) -> c_int;
 }
 
 const CLONE_NEWNS: c_int = 0x0002_0000;
@@ -132,6 +143,7 @@ struct Spec {
     symlinks: Vec<(PathBuf, PathBuf)>,
     tmp_mb: u64,
     timeout_s: u32,
+    host_uid: Option<u32>,
     chdir: PathBuf,
     command: Vec<std::ffi::OsString>,
 }
@@ -145,6 +157,7 @@ fn parse() -> Spec {
         symlinks: Vec::new(),
         tmp_mb: 64,
         timeout_s: 0,
+        host_uid: None,
         chdir: PathBuf::from("/"),
         command: Vec::new(),
     };
@@ -168,6 +181,10 @@ fn parse() -> Spec {
                 let value = next("--timeout-s", &mut args);
                 spec.timeout_s =
                     value.to_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("bad --timeout-s"));
+            }
+            "--host-uid" => {
+                let value = next("--host-uid", &mut args);
+                spec.host_uid = Some(value.to_str().and_then(|v| v.parse().ok()).unwrap_or_else(|| usage("bad --host-uid")));
             }
             "--chdir" => spec.chdir = PathBuf::from(next("--chdir", &mut args)),
             "--" => {
@@ -296,6 +313,71 @@ fn build_root(spec: &Spec) {
     do_mount(None, Path::new("/"), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, Some("size=1m,mode=0755"));
 }
 
+fn close_fd(fd: c_int) {
+    unsafe { close(fd) };
+}
+
+/// As root: a child makes the namespaces, this process (still outside, with CAP_SETUID) maps the
+/// sandbox's uid 1000 to host uid `host` (and 0 to root, for the sandbox's own setup only), then
+/// waits for it. Returns in the child, inside the namespaces; never in the parent.
+fn enter_as(host: u32, spec: &Spec, flags: c_int) {
+    let (mut ready, mut go) = ([0 as c_int; 2], [0 as c_int; 2]);
+    if unsafe { pipe(ready.as_mut_ptr()) } != 0 || unsafe { pipe(go.as_mut_ptr()) } != 0 {
+        die("pipe");
+    }
+    let child = unsafe { fork() };
+    if child < 0 {
+        die("fork");
+    }
+    let mut byte = [0u8; 1];
+    if child > 0 {
+        close_fd(ready[1]);
+        close_fd(go[0]);
+        if unsafe { read(ready[0], byte.as_mut_ptr() as *mut c_void, 1) } != 1 {
+            usage("the sandbox's first process ended before its namespaces were made");
+        }
+        let map = format!("0 0 1\n{SANDBOX_UID} {host} 1");
+        for file in ["uid_map", "gid_map"] {
+            let path = format!("/proc/{child}/{file}");
+            std::fs::write(&path, &map).unwrap_or_else(|_| die(&format!("write {path}")));
+        }
+        if unsafe { write(go[1], b"1".as_ptr() as *const c_void, 1) } != 1 {
+            die("signal the sandbox's first process");
+        }
+        if spec.timeout_s > 0 {
+            unsafe { alarm(spec.timeout_s) };
+        }
+        relay(child);
+    }
+    if unsafe { prctl(PR_SET_PDEATHSIG, SIGKILL as c_ulong, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) } != 0 {
+        die("prctl(PDEATHSIG)");
+    }
+    close_fd(ready[0]);
+    close_fd(go[1]);
+    if unsafe { unshare(flags) } != 0 {
+        die("unshare (user namespaces unavailable?)");
+    }
+    if unsafe { write(ready[1], b"1".as_ptr() as *const c_void, 1) } != 1 {
+        die("signal the launcher");
+    }
+    if unsafe { read(go[0], byte.as_mut_ptr() as *mut c_void, 1) } != 1 {
+        usage("the launcher did not map the sandbox's user");
+    }
+    close_fd(ready[1]);
+    close_fd(go[0]);
+}
+
+/// The command's own identity: uid and gid 1000 of the namespace (host `--host-uid`), no groups.
+fn become_sandbox_user() {
+    let id = SANDBOX_UID;
+    if unsafe { setgroups(0, std::ptr::null()) } != 0 || unsafe { setresgid(id, id, id) } != 0 {
+        die("setgid");
+    }
+    if unsafe { setresuid(id, id, id) } != 0 {
+        die("setuid");
+    }
+}
+
 fn main() {
     // Die with whoever started us (kill -9 of rustgate included); if it is already gone, stop.
     let parent = unsafe { getppid() };
@@ -308,10 +390,19 @@ fn main() {
     let spec = parse();
     let (uid, gid) = unsafe { (getuid(), getgid()) };
     let flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
-    if unsafe { unshare(flags) } != 0 {
-        die("unshare (user namespaces unavailable?)");
-    }
-    write_id_maps(uid, gid);
+    let remapped = match spec.host_uid {
+        Some(host) if uid == 0 => {
+            enter_as(host, &spec, flags);
+            true
+        }
+        _ => {
+            if unsafe { unshare(flags) } != 0 {
+                die("unshare (user namespaces unavailable?)");
+            }
+            write_id_maps(uid, gid);
+            false
+        }
+    };
     loopback_up();
     let child = unsafe { fork() };
     if child < 0 {
@@ -340,6 +431,9 @@ fn main() {
     }
     if command > 0 {
         relay(command);
+    }
+    if remapped {
+        become_sandbox_user();
     }
     // uid 1000 in the namespace: execve drops every capability the namespace gave us.
     let program: &OsStr = &spec.command[0];

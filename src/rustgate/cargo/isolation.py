@@ -69,12 +69,14 @@ class Isolation:
         writable: Iterable[Path],
         scratch: Path,
         wall_s: float | None = None,
+        host_uid: int | None = None,
     ) -> list[str]:
         """``argv`` run inside this backend, seeing only ``read_only``, ``writable`` and the system.
 
         ``scratch`` is an empty folder the namespaces backend mounts its new root on. ``wall_s``:
         the sandbox's own wall clock, which holds even when rustgate itself was killed (the
         launcher's alarm; ``timeout`` around bubblewrap). Both also die with their parent.
+        ``host_uid`` (namespaces, started by root): the host uid the command runs as (``isolate.rs``).
         """
         seconds = None if wall_s is None else max(1, math.ceil(wall_s))  # whole seconds, as both clocks take them
         clock = [] if seconds is None or self.backend == "namespaces" else _wall_clock(seconds)
@@ -96,6 +98,8 @@ class Isolation:
         args = [self.program, "--root", str(scratch), "--tmp-mb", str(TMP_MB), *_system_view("namespaces")]
         if seconds is not None:
             args += ["--timeout-s", str(seconds)]
+        if host_uid is not None:
+            args += ["--host-uid", str(host_uid)]
         for path in read_only:
             args += ["--ro", str(path)]
         for path in writable:

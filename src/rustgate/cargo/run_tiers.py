@@ -100,6 +100,8 @@ def _death(run: ProgramRun) -> tuple[str, str] | None:
             return "the program exceeded the memory limit", "RG-MEMORY"
         if sig == signal.SIGXCPU:
             return "the program exceeded its CPU time", "RG-CPU"
+        if sig == signal.SIGXFSZ:
+            return "the program wrote a file past the file-size limit", "RG-FILESIZE"
         try:
             name = signal.Signals(sig).name
         except ValueError:
