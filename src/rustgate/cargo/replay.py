@@ -102,6 +102,10 @@ def replay_argv(
             value = next(it)
             if not value.startswith(("incremental=", "extra-filename=")):
                 args += ["-C", value]
+        elif emit == BUILD_EMIT and arg.endswith(".rmeta") and "=" in arg:
+            # cargo pipelines a library's build on its dependencies' metadata; a linked target
+            # needs their code: the rlib beside each rmeta (``cargo build`` wrote both).
+            args.append(arg.removesuffix(".rmeta") + ".rlib")
         else:
             args.append(arg)
     if test:

@@ -121,6 +121,8 @@ def load_warm(
         codegen=codegen,
     )
     externs = [arg.split("=", 1)[1] for arg in warm.argv if "=" in arg and arg.endswith((".rmeta", ".rlib", ".so"))]
+    if codegen:  # a linked target reads the rlib beside each rmeta (``replay.replay_argv``)
+        externs += [e.removesuffix(".rmeta") + ".rlib" for e in externs if e.endswith(".rmeta")]
     if not all(Path(path).exists() for path in externs):
         return None
     return warm
