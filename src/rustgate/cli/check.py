@@ -246,12 +246,13 @@ def report_row(record: Record) -> dict[str, Any]:
 def print_summary(summary: _Summary, result: dict[str, Any]) -> None:
     console = Console(stderr=False)
     table = Table(title=f"compile gate: {result['records']} records in {result['wall_s']:.1f}s")
-    for column in ("crate", "total", "pass", "fail", "rejected", "timeout", "error", "pass rate"):
+    columns = ("total", "pass", "fail", "rejected", "timeout", "error", "inconclusive")
+    for column in ("crate", *columns, "pass rate"):
         table.add_column(column, justify="left" if column == "crate" else "right")
     for crate, row in result["by_crate"].items():
         table.add_row(
             crate,
-            *(str(row[k]) for k in ("total", "pass", "fail", "rejected", "timeout", "error")),
+            *(str(row.get(k, 0)) for k in columns),
             f"{row['pass_rate']:.0%}",
         )
     console.print(table)

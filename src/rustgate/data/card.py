@@ -26,6 +26,9 @@ def _counts_table(splits: Mapping[str, Sequence[Sampled]]) -> str:
     return _table(["crate", *splits, "all"], rows)
 
 
+_VERDICT_COLUMNS = ("pass", "fail", "rejected", "timeout", "error", "inconclusive")
+
+
 def _gate_tables(tallies: Mapping[str, Tally], gates: Sequence[str]) -> str:
     parts = []
     for gate in gates:
@@ -34,12 +37,13 @@ def _gate_tables(tallies: Mapping[str, Tally], gates: Sequence[str]) -> str:
             parts.append(f"**{gate}**: no verdicts recorded.")
             continue
         rows = [
-            [c, t["total"], t["pass"], t["fail"], t["rejected"], t["timeout"], t["error"], f"{t['pass_rate']:.1%}"]
+            [c, t["total"], t["pass"], t["fail"], t["rejected"], t["timeout"], t["error"], t.get("inconclusive", 0),
+             f"{t['pass_rate']:.1%}"]  # fmt: skip
             for c, t in table.items()
         ]
         parts.append(
             f"**{gate}**\n\n"
-            + _table(["crate", "gated", "pass", "fail", "rejected", "timeout", "error", "pass rate"], rows)
+            + _table(["crate", "gated", *_VERDICT_COLUMNS, "pass rate"], rows)
         )
         lints = tallies[gate].top_lints()
         if lints:
