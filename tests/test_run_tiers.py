@@ -158,3 +158,50 @@ def test_reading_a_panic_and_the_outside_world() -> None:
     assert outside_world("OPENAI_API_KEY not set") == "api key"
     assert outside_world("index out of bounds: the len is 0 but the index is 3") is None
     assert outside_world("attempt to subtract with overflow") is None
+
+
+def test_run_and_test_are_registered_stages_of_their_own(tmp_path: Path, build_cache: Path) -> None:
+    from rustgate.gates.base import StageContext
+    from rustgate.gates.registry import GATES
+    from rustgate.gates.run import RunGate
+    from rustgate.gates.test import TestGate
+    from rustgate.pipeline_config import PipelineConfig
+
+    config = PipelineConfig.model_validate(
+        {
+            "input": str(tmp_path / "in.jsonl"),
+            "output": str(tmp_path / "out.jsonl"),
+            "order": ["test", "run"],
+            "run": {"run_window_s": 2},
+        }
+    )
+    run_gate = config.gate_settings("run").build(StageContext(None))
+    test_gate = config.gate_settings("test").build(StageContext(None))
+    assert isinstance(run_gate, RunGate) and isinstance(test_gate, TestGate) and {"run", "test"} <= set(GATES)
+    assert run_gate.tiers == ("compile", "run") and run_gate.run_limits.window_s == 2
+    ok, bad = run_gate.check([main_rs("ok", "fn main() {}"), main_rs("bad", 'fn main() { panic!("no"); }')])
+    assert (ok.gate, ok.verdict, bad.verdict) == ("run", "pass", "fail")
+    (failing,) = test_gate.check([answer("bad", {"src/lib.rs": WRONG_LIB + UNIT_TESTS})])
+    assert (failing.gate, failing.verdict) == ("test", "fail")
+
+
+def test_the_command_line_runs_the_tiers(tmp_path: Path, build_cache: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    rows = tmp_path / "rows.jsonl"
+    records = [main_rs("ok", 'fn main() { println!("hi"); }'), main_rs("bad", 'fn main() { panic!("boom"); }')]
+    rows.write_text("".join(r.model_dump_json() + "\n" for r in records), encoding="utf-8")
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "rustgate", "check", str(rows), "--no-cache", "--tiers", "compile,run",
+         "--run-window", "2", "--report-json", str(report)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    written = json.loads(report.read_text())
+    assert written["summary"]["by_crate"]["rust"]["inconclusive"] == 0  # counted apart (none here)
+    rows_out = {row["id"]: row for row in written["records"]}
+    assert rows_out["ok"]["verdict"] == "pass" and rows_out["bad"]["verdict"] == "fail"
+    assert rows_out["bad"]["tiers"]["run"]["verdict"] == "fail" and "boom" in rows_out["bad"]["tiers"]["run"]["reason"]
