@@ -205,3 +205,41 @@ def test_the_command_line_runs_the_tiers(tmp_path: Path, build_cache: Path) -> N
     rows_out = {row["id"]: row for row in written["records"]}
     assert rows_out["ok"]["verdict"] == "pass" and rows_out["bad"]["verdict"] == "fail"
     assert rows_out["bad"]["tiers"]["run"]["verdict"] == "fail" and "boom" in rows_out["bad"]["tiers"]["run"]["reason"]
+
+
+def test_build_keeps_only_answers_that_ran_and_refuses_verdicts_made_without_the_tier(
+    tmp_path: Path, build_cache: Path
+) -> None:
+    import json
+
+    from data_fixtures import gated, write_records, write_rows
+
+    from rustgate.cli.main import main
+
+    def build(root: Path, trust: bool, tiers: str = '["compile", "run"]') -> list[str]:
+        (root / "build.toml").write_text(
+            f'[build]\ntrust_row_verdicts = {"true" if trust else "false"}\ninputs = ["rows.jsonl"]\noutput = "out"\n'
+            f'seed = 1\ngate_missing = ["compile"]\nledger = "{root / "ledger.sqlite3"}"\n'
+            f"compile_tiers = {tiers}\n[build.split]\ntest = 0.25\n"
+        )
+        main(["build", str(root / "build.toml")])
+        out = root / "out"
+        return sorted(
+            json.loads(line)["id"]
+            for f in ("train", "test")
+            if (out / f"{f}.jsonl").is_file()
+            for line in (out / f"{f}.jsonl").open()
+        )
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    ok = [main_rs(f"ok-{i}", f'fn main() {{ println!("{i}"); }}').model_dump(mode="json") for i in range(3)]
+    bad = [main_rs(f"bad-{i}", f'fn main() {{ panic!("{i}"); }}').model_dump(mode="json") for i in range(2)]
+    write_rows(fresh / "rows.jsonl", ok + bad)
+    assert build(fresh, trust=False) == ["ok-0", "ok-1", "ok-2"]  # the panicking twins compile, and are dropped
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    write_records(trusted / "rows.jsonl", [gated(f"r-{i}", f"pub fn f{i}() {{}}\n") for i in range(4)])
+    assert build(trusted, trust=True) == []  # compile-only passes, taken on trust: not run, so not kept
+    assert not (trusted / "out").exists()  # nothing to write: nothing written
+    assert len(build(trusted, trust=True, tiers='["compile"]')) == 4  # the twin: a compile-only dataset keeps them

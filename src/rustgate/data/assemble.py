@@ -108,8 +108,21 @@ def _settle(entry: Entry, record: Record, current: str, config: BuildConfig, tal
     entry.lead, entry.why = gate_state(record, current, _gates_for(entry, config))
     if entry.why is None and config.max_clippy_lints is not None:
         entry.why = _over_lint_budget(record, config.max_clippy_lints)
+    if entry.why is None:
+        entry.why = _missing_tiers(record, config.compile_tiers)
     for tally in tallies.values():
         tally.add(record)
+
+
+def _missing_tiers(record: Record, tiers: list[str]) -> str | None:
+    """Why a compile pass does not count for a dataset built with more tiers: it was made
+    without some of them (a row gated with compile alone, taken on trust)."""
+    compiled = record.gates.get("compile")
+    if compiled is None or compiled.verdict != "pass" or tiers == ["compile"]:
+        return None
+    made = set((compiled.details.get("tiers") or {}).keys()) | {"compile"}
+    missing = [t for t in tiers if t not in made]
+    return f"its compile verdict was made without the {', '.join(missing)} tier(s)" if missing else None
 
 
 def _over_lint_budget(record: Record, budget: int) -> str | None:
