@@ -191,7 +191,9 @@ def test_the_command_line_runs_the_tiers(tmp_path: Path, build_cache: Path) -> N
     import sys
 
     rows = tmp_path / "rows.jsonl"
+    dns = 'fn main() {\n    std::net::TcpStream::connect("example.com:80").unwrap();\n}\n'
     records = [main_rs("ok", 'fn main() { println!("hi"); }'), main_rs("bad", 'fn main() { panic!("boom"); }')]
+    records.append(main_rs("dns", dns))
     rows.write_text("".join(r.model_dump_json() + "\n" for r in records), encoding="utf-8")
     report = tmp_path / "report.json"
     done = subprocess.run(
@@ -201,7 +203,8 @@ def test_the_command_line_runs_the_tiers(tmp_path: Path, build_cache: Path) -> N
     )  # fmt: skip
     assert done.returncode == 1, done.stderr[-2000:]
     written = json.loads(report.read_text())
-    assert written["summary"]["by_crate"]["rust"]["inconclusive"] == 0  # counted apart (none here)
+    assert written["summary"]["by_crate"]["rust"]["inconclusive"] == 1  # counted apart, not as a fail
+    assert written["summary"]["by_crate"]["rust"]["fail"] == 1
     rows_out = {row["id"]: row for row in written["records"]}
     assert rows_out["ok"]["verdict"] == "pass" and rows_out["bad"]["verdict"] == "fail"
     assert rows_out["bad"]["tiers"]["run"]["verdict"] == "fail" and "boom" in rows_out["bad"]["tiers"]["run"]["reason"]

@@ -246,7 +246,9 @@ def report_row(record: Record) -> dict[str, Any]:
 def print_summary(summary: _Summary, result: dict[str, Any]) -> None:
     console = Console(stderr=False)
     table = Table(title=f"compile gate: {result['records']} records in {result['wall_s']:.1f}s")
-    columns = ("total", "pass", "fail", "rejected", "timeout", "error", "inconclusive")
+    columns: tuple[str, ...] = ("total", "pass", "fail", "rejected", "timeout", "error")
+    if any(row.get("inconclusive") for row in result["by_crate"].values()):
+        columns += ("inconclusive",)  # the test and run tiers' own verdict, shown where it occurs
     for column in ("crate", *columns, "pass rate"):
         table.add_column(column, justify="left" if column == "crate" else "right")
     for crate, row in result["by_crate"].items():
