@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from rustgate.gates.base import StageContext
-from rustgate.gates.compile import CompileSettings
-from rustgate.gates.tier_stage import TierGate
+from rustgate.gates.tier_stage import TierGate, TierSettings
 
 
 class ClippyGate(TierGate):
@@ -16,8 +14,6 @@ class ClippyGate(TierGate):
     tier = "clippy"
 
 
-class ClippySettings(CompileSettings):
+class ClippySettings(TierSettings):
+    gate = ClippyGate
     tiers: list[str] = Field(default_factory=lambda: ["compile", "clippy"])
-
-    def build(self, context: StageContext) -> ClippyGate:
-        return ClippyGate(ledger=context.ledger, **self.model_dump())

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from rustgate.gates.base import StageContext
-from rustgate.gates.compile import CompileSettings
-from rustgate.gates.tier_stage import TierGate
+from rustgate.gates.tier_stage import TierGate, TierSettings
 
 
 class RunGate(TierGate):
@@ -16,8 +14,6 @@ class RunGate(TierGate):
     tier = "run"
 
 
-class RunSettings(CompileSettings):
+class RunSettings(TierSettings):
+    gate = RunGate
     tiers: list[str] = Field(default_factory=lambda: ["compile", "run"])
-
-    def build(self, context: StageContext) -> RunGate:
-        return RunGate(ledger=context.ledger, **self.model_dump())

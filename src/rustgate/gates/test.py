@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from rustgate.gates.base import StageContext
-from rustgate.gates.compile import CompileSettings
-from rustgate.gates.tier_stage import TierGate
+from rustgate.gates.tier_stage import TierGate, TierSettings
 
 
 class TestGate(TierGate):
@@ -17,9 +15,7 @@ class TestGate(TierGate):
     tier = "test"
 
 
-class TestSettings(CompileSettings):
-    __test__ = False
+class TestSettings(TierSettings):
+    __test__ = False  # not a pytest class
+    gate = TestGate
     tiers: list[str] = Field(default_factory=lambda: ["compile", "test"])
-
-    def build(self, context: StageContext) -> TestGate:
-        return TestGate(ledger=context.ledger, **self.model_dump())

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rustgate.gates.compile import CompileGate
+from rustgate.gates.base import StageContext
+from rustgate.gates.compile import CompileGate, CompileSettings
 
 
 class TierGate(CompileGate):
@@ -21,3 +22,12 @@ class TierGate(CompileGate):
     def __init__(self, **kwargs: Any) -> None:
         tiers = tuple(kwargs.pop("tiers", ()) or ())
         super().__init__(tiers=("compile", self.tier, *tiers), **kwargs)
+
+
+class TierSettings(CompileSettings):
+    """The settings of a tier's stage: the compile settings, building ``gate``."""
+
+    gate: ClassVar[type[TierGate]]
+
+    def build(self, context: StageContext) -> TierGate:
+        return self.gate(ledger=context.ledger, **self.model_dump())
