@@ -11,6 +11,7 @@ every process of the namespace: whatever double-forked or ignored SIGTERM is gon
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -127,8 +128,7 @@ def run_program(
         rlimits = [f"--cpu={cpu}", *([f"--nproc={nproc}"] if nproc else [])]
         try:
             result = run_limited(
-                wrapped, cwd=root, env=env, limits=Limits(wall, limits.memory_mb, limits.max_output_mb,
-                                                           limits.max_stream_mb),
+                wrapped, cwd=root, env=env, limits=dataclasses.replace(limits, timeout_s=wall),
                 rlimits=rlimits, pass_fds=[write_end],
             )  # fmt: skip
         finally:
