@@ -122,8 +122,17 @@ def test_a_program_that_needs_the_network_is_inconclusive_never_fail(build_cache
 
 
 def test_the_tiers_after_a_failed_compile_do_not_run(build_cache: Path) -> None:
-    (broken,) = check([main_rs("broken", 'fn main() { let x: u8 = "no"; }')])
-    assert broken.verdict == "fail" and "tiers" not in broken.details
+    """Nothing runs, but each tier says whether it would have applied: a program that does not
+    compile fails the run tier (what eval's run pass@1 counts); tests it does not have, not."""
+    broken, library = check([
+        main_rs("broken", 'fn main() { let x: u8 = "no"; }'),
+        answer("lib", {"src/lib.rs": 'pub fn f() -> u8 { "no" }'}),
+    ])  # fmt: skip
+    assert broken.verdict == "fail" and broken.details["tiers"]["compile"]["verdict"] == "fail"
+    assert broken.details["tiers"]["run"] == {"verdict": "fail", "reason": "not reached: the compile tier gave fail"}
+    assert broken.details["tiers"]["test"] == {"verdict": "not applicable", "applies": False}
+    assert library.verdict == "fail" and library.details["tiers"]["run"]["verdict"] == "not applicable"
+    assert "duration_s" not in broken.details["tiers"]["run"]  # nothing ran
 
 
 def test_tiers_windows_and_limits_are_part_of_the_key() -> None:

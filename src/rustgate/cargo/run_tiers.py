@@ -65,6 +65,33 @@ def not_applicable(why: str) -> CheckOutcome:
     return CheckOutcome("pass", reason=why, details={"applies": False})
 
 
+def tier_applies(tier: str, source: CrateSource, runs_natively: bool) -> bool:
+    """Whether ``test``/``run`` has anything to execute in this answer, built or not."""
+    if tier == "test":
+        return has_tests(source)
+    return runs_natively and any(not e.test for e in executables(source))
+
+
+def unreached_tiers(
+    compiled: CheckOutcome, asked: Sequence[str], source: CrateSource, runs_natively: bool
+) -> CheckOutcome:
+    """An answer that did not compile, with the test/run tiers it never reached: where a tier
+    applies it carries the compile verdict (a program that does not compile does not run, so
+    run and test pass@1 count it), where it would not apply it says so. The verdict is unchanged."""
+    if compiled.verdict == "pass" or not asked:
+        return compiled
+    tiers = compiled.details.setdefault("tiers", {})
+    tiers.setdefault("compile", {"verdict": compiled.verdict, "duration_s": round(compiled.duration_s, 4)})
+    earlier = "compile" if tiers["compile"]["verdict"] != "pass" else "clippy"
+    for tier in asked:
+        if tier_applies(tier, source, runs_natively):
+            reason = f"not reached: the {earlier} tier gave {compiled.verdict}"
+            tiers[tier] = {"verdict": compiled.verdict, "reason": reason}
+        else:
+            tiers[tier] = {"verdict": "not applicable", "applies": False}
+    return compiled
+
+
 def _run(
     ctx: TierContext, exe: Executable, args: list[str], window_s: float, routes: tuple[str, ...] = ()
 ) -> ProgramRun:

@@ -53,6 +53,15 @@ def register(subparsers: Any) -> None:
         metavar="A,B",
         help="a paired comparison A - B on the same prompts (repeatable), e.g. tuned,base",
     )
+    parser.add_argument(
+        "--tiers",
+        default=None,
+        metavar="T,T",
+        help="compile gate tiers, e.g. compile,test,run: the leaderboard adds run and test pass@1 "
+        "(default: the config's [compile] tiers, else compile)",
+    )
+    parser.add_argument("--run-window", type=float, default=None, metavar="S", help="run tier: seconds per program")
+    parser.add_argument("--test-window", type=float, default=None, metavar="S", help="test tier: seconds per answer")
     parser.add_argument("--output", default=None, help="output folder (default: eval)")
     parser.add_argument("--ledger", default=None, help="ledger file (default: the user cache)")
     parser.add_argument("--max-usd", type=float, default=None, help="budget for the whole run")
@@ -110,6 +119,14 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.judge_samples is not None:
         judge["samples"] = args.judge_samples
     doc["judge"] = judge
+    compile_doc = dict(doc.get("compile") or {})
+    if args.tiers is not None:
+        compile_doc["tiers"] = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    for flag, key in ((args.run_window, "run_window_s"), (args.test_window, "test_window_s")):
+        if flag is not None:
+            compile_doc[key] = flag
+    if compile_doc:
+        doc["compile"] = compile_doc
     config = EvalConfig.model_validate({k: v for k, v in doc.items() if v is not None})
     return config if args.config else config.resolved(Path.cwd())
 

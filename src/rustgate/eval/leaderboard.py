@@ -21,6 +21,7 @@ from rustgate.eval.metrics import (
     judge_value,
     paired_difference,
     pass_value,
+    tier_value,
 )
 from rustgate.gates.prompts import DIMENSIONS
 
@@ -34,6 +35,8 @@ class ModelResult(BaseModel):
     judge: dict[str, Estimate]
     pass_at: dict[str, dict[str, Estimate]]  # "k" -> column -> estimate
     invented_api: dict[str, Estimate]
+    tiers: dict[str, dict[str, Estimate]] = Field(default_factory=dict)  # "run"/"test" -> column -> pass@1
+    inconclusive: dict[str, int] = Field(default_factory=dict)  # tier -> answers it could not decide
     dimensions: dict[str, float | None] = Field(default_factory=dict)
     answers: int = 0
     errors: int = 0
@@ -48,6 +51,7 @@ class Comparison(BaseModel):
     judge: dict[str, Estimate]
     pass_at_1: dict[str, Estimate]
     invented_api: dict[str, Estimate]
+    tiers: dict[str, dict[str, Estimate]] = Field(default_factory=dict)
 
 
 class Leaderboard(BaseModel):
@@ -76,17 +80,36 @@ class Collected:
     dimensions: dict[str, dict[str, list[float]]]
     invented: dict[str, list[str]]
     errors: Counter[str] = field(default_factory=Counter)
+    inconclusive: dict[str, Counter[str]] = field(default_factory=dict)  # label -> tier -> answers
 
 
-def collect(rows: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> Collected:
-    """An answer with an ``error`` verdict (generation, compile or judge) carries no value there."""
+def tier_outcome(entry: Mapping[str, Any] | None) -> bool | None:
+    """A test/run tier's result as a pass@1 value: None where it does not apply, could not decide
+    (``inconclusive``: the program needed the outside world) or broke (``error``)."""
+    if not entry or entry.get("applies") is False:
+        return None
+    verdict = entry.get("verdict")
+    if verdict in (None, "error", "inconclusive", "not applicable"):
+        return None
+    return verdict == "pass"
+
+
+def collect(rows: Iterable[Mapping[str, Any]], labels: Sequence[str], tiers: Sequence[str] = ()) -> Collected:
+    """An answer with an ``error`` verdict (generation, compile or judge) carries no value there.
+    With ``tiers`` (test, run), each answer's own result of each; compile pass@1 stays the compile
+    tier's, whatever the later tiers said."""
     got = Collected({k: [] for k in labels}, {k: {} for k in labels}, {k: [] for k in labels})
+    got.inconclusive = {k: Counter() for k in labels}
     for row in rows:
         meta, gates = row["meta"]["eval"], row.get("gates", {})
         label = meta["model"]
         judge, compiled = gates.get("judge", {}), gates.get("compile", {})
+        ran = (compiled.get("details") or {}).get("tiers") or {}
+        compile_verdict = (ran.get("compile") or {}).get("verdict", compiled.get("verdict"))
         ok_judge = judge.get("verdict") not in (None, "error") and bool(judge.get("scores"))
-        ok_compile = compiled.get("verdict") not in (None, "error")
+        ok_compile = compile_verdict not in (None, "error")
+        outcomes = tuple((t, tier_outcome(ran.get(t)) if ok_compile else None) for t in tiers)
+        got.inconclusive[label].update(t for t in tiers if (ran.get(t) or {}).get("verdict") == "inconclusive")
         if not (ok_judge and ok_compile):
             got.errors[label] += 1
         for dim, value in (judge.get("scores") or {}).items() if ok_judge else ():
@@ -98,8 +121,9 @@ def collect(rows: Iterable[Mapping[str, Any]], labels: Sequence[str]) -> Collect
                 crate=row["crate"],
                 sample=meta["sample"],
                 score=meta.get("score") if ok_judge else None,
-                compiled=(compiled["verdict"] == "pass") if ok_compile else None,
+                compiled=(compile_verdict == "pass") if ok_compile else None,
                 invented=bool(meta.get("invented_api")) if ok_compile else None,
+                tiers=outcomes,
             )
         )
     return got
@@ -127,6 +151,8 @@ def model_result(
     settings: dict[str, Any],
     resamples: int,
     seed: int,
+    tiers: Sequence[str] = (),
+    inconclusive: Mapping[str, int] | None = None,
 ) -> ModelResult:
     def columns(metric: PromptMetric, offset: int) -> dict[str, Estimate]:
         return column_estimates(answers, metric, crates, resamples=resamples, seed=seed + offset)
@@ -137,6 +163,8 @@ def model_result(
         judge=columns(judge_value, 0),
         pass_at={str(k): columns(pass_value(k), 100 * k) for k in pass_ks(samples)},
         invented_api=columns(invented_value, 10_000),
+        tiers={t: columns(tier_value(t), 20_000 + 100 * i) for i, t in enumerate(tiers)},
+        inconclusive={t: (inconclusive or {}).get(t, 0) for t in tiers},
         dimensions={d: (statistics.fmean(dimensions[d]) if dimensions.get(d) else None) for d in DIMENSIONS},
         answers=len(answers),
         errors=errors,
@@ -164,6 +192,7 @@ def compare(
     *,
     resamples: int,
     seed: int,
+    tiers: Sequence[str] = (),
 ) -> Comparison:
     def diff(metric: PromptMetric) -> dict[str, Estimate]:
         out: dict[str, Estimate] = {}
@@ -174,5 +203,6 @@ def compare(
         return out
 
     return Comparison(
-        a=a, b=b, judge=diff(judge_value), pass_at_1=diff(pass_value(1)), invented_api=diff(invented_value)
-    )
+        a=a, b=b, judge=diff(judge_value), pass_at_1=diff(pass_value(1)), invented_api=diff(invented_value),
+        tiers={t: diff(tier_value(t)) for t in tiers},
+    )  # fmt: skip

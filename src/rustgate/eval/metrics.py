@@ -3,9 +3,11 @@ differences.
 
 The unit is the prompt. A model answers each prompt ``n`` times (``samples``); each answer gets
 a judge score (the mean of the five dimensions, each averaged over the judge's k samples), a
-compile verdict and an invented-API flag. Per prompt: the mean score, ``pass@k`` by the unbiased
-estimator ``1 - C(n-c, k) / C(n, k)`` (c = answers that compile; pass@1 = c / n), and the share of
-invented-API answers. A column (a crate, or Overall) is the mean of its prompts' values.
+compile verdict, an invented-API flag and, when the test/run tiers were asked for, their
+outcomes (an inconclusive run, or a tier that does not apply, carries no value). Per prompt:
+the mean score, ``pass@k`` by the unbiased estimator ``1 - C(n-c, k) / C(n, k)`` (c = answers
+that compile; pass@1 = c / n), each tier's pass@1 and the share of invented-API answers. A
+column (a crate, or Overall) is the mean of its prompts' values.
 
 Intervals are percentile bootstraps over prompts, resampled with replacement within each crate
 (Overall keeps each crate's prompt count), seeded so a rerun prints the same bounds. A paired
@@ -35,6 +37,10 @@ class Scored:
     score: float | None
     compiled: bool | None
     invented: bool | None
+    tiers: tuple[tuple[str, bool | None], ...] = ()  # ("run", passed), ("test", passed): asked tiers only
+
+    def tier(self, name: str) -> bool | None:
+        return dict(self.tiers).get(name)
 
 
 class Estimate(BaseModel):
@@ -69,6 +75,17 @@ def pass_value(k: int) -> PromptMetric:
         if len(checked) < k:
             return None
         return pass_at_k(len(checked), sum(checked), k)
+
+    return value
+
+
+def tier_value(tier: str) -> PromptMetric:
+    """pass@1 of a tier after compile (``run``, ``test``): the share of the prompt's answers that
+    passed it, among those where it applies and ended in a pass or a fail."""
+
+    def value(answers: list[Scored]) -> float | None:
+        results = [r for r in (a.tier(tier) for a in answers) if r is not None]
+        return sum(results) / len(results) if results else None
 
     return value
 

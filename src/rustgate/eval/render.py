@@ -47,6 +47,15 @@ def _signed_pct(x: float) -> str:
     return f"{100 * x:+.1f} pt"
 
 
+def _tiers(board: Leaderboard) -> list[str]:
+    """The execution tiers the board was compiled with (``test``, ``run``), in gate order."""
+    return list(board.models[0].tiers) if board.models else []
+
+
+def _tier_title(tier: str) -> str:
+    return f"{tier.capitalize()} pass@1"
+
+
 def _describe(board: Leaderboard) -> list[str]:
     suite = board.suite
     per_crate = ", ".join(f"{_TITLES.get(c, c)} {n}" for c, n in suite["per_crate"].items())
@@ -60,35 +69,56 @@ def _describe(board: Leaderboard) -> list[str]:
         f"Intervals: 95% percentile bootstrap over prompts, {board.bootstrap['resamples']} resamples, "
         f"seed {board.bootstrap['seed']}. Invented API: share of answers whose compile errors name an API "
         "that does not exist (docs/evaluation.md).",
+        *_describe_tiers(board),
+    ]
+
+
+def _describe_tiers(board: Leaderboard) -> list[str]:
+    tiers = _tiers(board)
+    if not tiers:
+        return []
+    what = {
+        "test": f"Test: the answer's own tests built and run sandboxed ({board.compile.get('test_window_s', 30):g}s)",
+        "run": f"Run: each program run sandboxed for {board.compile.get('run_window_s', 5):g}s, servers sent a GET",
+    }
+    undecided = ", ".join(f"{m.label} {sum(m.inconclusive.values())}" for m in board.models)
+    return [
+        "; ".join(what[t] for t in tiers) + ". An answer that does not compile fails each tier that applies to "
+        "it; answers where a tier does not apply (no tests, no program) and inconclusive ones (the program "
+        f"needed the network, an API key or a file outside the answer) are left out. Inconclusive: {undecided}."
     ]
 
 
 def _main_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
     cols = columns(board)
+    tiers = _tiers(board)
     head = ["Rank", "Model", *(_TITLES.get(c, c) for c in cols), "Compile pass@1"]
     if board.samples > 1:
         head.append(f"pass@{board.samples}")
-    head.append("Invented API")
+    head += [*map(_tier_title, tiers), "Invented API"]
     rows = []
     for m in board.models:
         row = [str(m.rank), m.label, *(score(m.judge[c]) for c in cols), rate(m.pass_at["1"][OVERALL])]
         if board.samples > 1:
             row.append(rate(m.pass_at[str(board.samples)][OVERALL]))
+        row += [rate(m.tiers[t][OVERALL]) for t in tiers]
         rows.append([*row, rate(m.invented_api[OVERALL])])
     return head, rows
 
 
 def _interval_rows(board: Leaderboard) -> tuple[list[str], list[list[str]]]:
+    tiers = _tiers(board)
     head = ["Model", "Column", "Judge mean", "Compile pass@1"]
     if board.samples > 1:
         head.append(f"pass@{board.samples}")
-    head += ["Invented API", "Prompts"]
+    head += [*map(_tier_title, tiers), "Invented API", "Prompts"]
     rows = []
     for m in board.models:
         for c in columns(board):
             row = [m.label, _TITLES.get(c, c), interval(m.judge[c], _num), interval(m.pass_at["1"][c], _pct)]
             if board.samples > 1:
                 row.append(interval(m.pass_at[str(board.samples)][c], _pct))
+            row += [interval(m.tiers[t][c], _pct) for t in tiers]
             rows.append([*row, interval(m.invented_api[c], _pct), str(m.judge[c].n)])
     return head, rows
 
@@ -99,6 +129,7 @@ def _comparison_rows(board: Leaderboard, c: Comparison) -> tuple[list[str], list
     rows = [
         ["Judge mean", *(interval(c.judge[x], _signed) for x in cols)],
         ["Compile pass@1", *(interval(c.pass_at_1[x], _signed_pct) for x in cols)],
+        *([_tier_title(t), *(interval(c.tiers[t][x], _signed_pct) for x in cols)] for t in c.tiers),
         ["Invented API", *(interval(c.invented_api[x], _signed_pct) for x in cols)],
     ]
     return head, rows
@@ -223,6 +254,10 @@ table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px soli
 th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}h1{font-size:1.5em}p.note{color:#555;font-size:13px}"""
 
 
+def _tier_pick(tier: str) -> Callable[[ModelResult, str], Estimate]:
+    return lambda m, c: m.tiers[tier][c]
+
+
 def to_html(board: Leaderboard, *, title: str | None = None) -> str:
     heading = html.escape(title or "Leaderboard: " + board.suite["name"])
     notes = "".join(f'<p class="note">{html.escape(line)}</p>' for line in _describe(board))
@@ -235,7 +270,11 @@ def to_html(board: Leaderboard, *, title: str | None = None) -> str:
     )
     body = [f"<h1>{heading}</h1>", notes, _html_table(*_main_rows(board))]
     body += ["<h2>Judge mean (95% intervals)</h2>", judge_chart]
-    body += ["<h2>Compile pass@1</h2>", compile_chart, "<h2>Invented-API rate</h2>", invented_chart]
+    body += ["<h2>Compile pass@1</h2>", compile_chart]
+    for tier in _tiers(board):
+        chart = bar_chart(board, _tier_pick(tier), top=1.0, label=f"{tier} pass@1 per column", percent=True)
+        body += [f"<h2>{_tier_title(tier)}</h2>", chart]
+    body += ["<h2>Invented-API rate</h2>", invented_chart]
     body += ["<h2>95% intervals</h2>", _html_table(*_interval_rows(board))]
     for c in board.comparisons:
         heading_c = f"<h2>{html.escape(c.a)} vs {html.escape(c.b)} (paired)</h2>"

@@ -25,6 +25,7 @@ from typing import Any
 
 from rustgate.atomic import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from rustgate.batcher import GateBatcher
+from rustgate.cargo.run_tiers import RUN_TIERS
 from rustgate.eval.config import EvalConfig, EvalConfigError
 from rustgate.eval.invented import invented_diagnostics
 from rustgate.eval.leaderboard import FORMAT, Leaderboard, collect, compare, model_result, pass_ks, rank
@@ -257,18 +258,20 @@ class _Run:
     def leaderboard(self) -> Leaderboard:
         crates = self.suite.crates
         labels = [m.label for m in self.models]
-        got = collect(self.ordered_rows(), labels)
+        tiers = [t for t in RUN_TIERS if t in self.compile.tiers]
+        got = collect(self.ordered_rows(), labels, tiers)
         b = self.config.bootstrap
         results = [
             model_result(
                 m.label, got.scored[m.label], crates, samples=self.config.samples,
                 dimensions=got.dimensions[m.label], invented_names=got.invented[m.label],
                 errors=got.errors[m.label], settings=m.settings(), resamples=b, seed=self.config.seed,
+                tiers=tiers, inconclusive=got.inconclusive[m.label],
             )
             for m in self.models
         ]  # fmt: skip
         comparisons = [
-            compare(a, b_label, got.scored, crates, resamples=b, seed=self.config.seed)
+            compare(a, b_label, got.scored, crates, resamples=b, seed=self.config.seed, tiers=tiers)
             for a, b_label in self.config.comparisons()
         ]
         per_crate: Counter[str] = Counter(p.crate for p in self.suite.prompts)
@@ -291,7 +294,14 @@ class _Run:
                 "temperature": self.judge.temperature,
                 "version": self.judge.version,
             },
-            compile={"toolchain": _toolchain(), "gate_version": self.compile.version, "method": self.compile.method},
+            compile={
+                "toolchain": _toolchain(),
+                "gate_version": self.compile.version,
+                "method": self.compile.method,
+                "tiers": list(self.compile.tiers),
+                "run_window_s": self.compile.run_limits.window_s,
+                "test_window_s": self.compile.run_limits.test_window_s,
+            },
             bootstrap={"resamples": b, "seed": self.config.seed, "level": 0.95, "unit": "prompt"},
             models=rank(results),
             comparisons=comparisons,

@@ -26,7 +26,6 @@ from rustgate.cargo.replay import (
     BUILD_EMIT,
     CheckOutcome,
     check_replay,
-    executables,
     remaining,
     sample_env,
     target_count,
@@ -35,9 +34,10 @@ from rustgate.cargo.run_tiers import (
     RUN_TIERS,
     TierContext,
     apply_run_tiers,
-    has_tests,
     run_tier,
     test_tier,
+    tier_applies,
+    unreached_tiers,
 )
 from rustgate.cargo.sides import client_source, merge_sides, not_checked
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
@@ -146,9 +146,10 @@ class Node:
         """The tiers after a passing compile (``--tiers``): clippy replayed on the same metadata,
         then the test and run tiers on a build with code."""
         linted = self.clippy_tier(job, state, compiled)
-        if linted.verdict != "pass" or not any(t in RUN_TIERS for t in self.spec.tiers):
-            return linted
-        return self.run_tiers(job, linted)
+        asked = [t for t in RUN_TIERS if t in self.spec.tiers]
+        if linted.verdict != "pass":
+            return unreached_tiers(linted, asked, job.source, self.profiles[job.profile].runs)
+        return self.run_tiers(job, linted) if asked else linted
 
     def run_tiers(self, job: CompileJob, compiled: CheckOutcome) -> CheckOutcome:
         """Build the answer against the profile's codegen warm build and execute it (``cargo.run_tiers``)."""
@@ -156,8 +157,7 @@ class Node:
         profile = self.profiles[job.profile]
         assert self.toolchain is not None and self.isolation is not None
         toolchain, isolation = self.toolchain, self.isolation
-        programs = "run" in asked and profile.runs and any(not e.test for e in executables(job.source))
-        if not programs and not has_tests(job.source):  # nothing to build: each tier says why it does not apply
+        if not any(tier_applies(t, job.source, profile.runs) for t in asked):  # each tier says why it does not apply
             ctx = TierContext(job.source, Path(), {}, job.limits, self.spec.run_limits, isolation, toolchain,
                               runs_natively=profile.runs)  # fmt: skip
             return apply_run_tiers(compiled, [(t, test_tier(ctx) if t == "test" else run_tier(ctx)) for t in asked])
