@@ -30,12 +30,12 @@ CODE = {
     "runs": 'fn main() {\n    let total: u32 = (1..=4).sum();\n    println!("{total}");\n}',
     "panics": 'fn main() {\n    let n: u32 = "x".parse().expect("a number");\n    println!("{n}");\n}',
     "tested": (
-        "fn double(x: i32) -> i32 {\n    x * 2\n}\n\nfn main() {\n    println!(\"{}\", double(2));\n}\n\n"
+        'fn double(x: i32) -> i32 {\n    x * 2\n}\n\nfn main() {\n    println!("{}", double(2));\n}\n\n'
         "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn doubles() {\n"
         "        assert_eq!(double(3), 6);\n    }\n}"
     ),
     "test-fails": (
-        "fn double(x: i32) -> i32 {\n    x + 2\n}\n\nfn main() {\n    println!(\"{}\", double(2));\n}\n\n"
+        'fn double(x: i32) -> i32 {\n    x + 2\n}\n\nfn main() {\n    println!("{}", double(2));\n}\n\n'
         "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn doubles() {\n"
         "        assert_eq!(double(3), 6);\n    }\n}"
     ),
