@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from rustgate.atomic import atomic_write_json, atomic_write_jsonl
 from rustgate.batcher import GateBatcher
 from rustgate.gates.base import Gate
+from rustgate.gates.compile import CompileGate
 from rustgate.gates.generate import GenerationError, GenerationSpec, Generator
 from rustgate.ledger import Ledger, stable_hash
 from rustgate.llm.costs import Accounting
@@ -34,6 +35,12 @@ from rustgate.records import GateResult, Record
 
 REPAIRABLE = ("fail", "rejected")
 ROWS_AT_ONCE = 2000  # rows read back from the ledger per query, when resuming and writing
+
+
+def last_code_gate(code_gates: Iterable[str]) -> str:
+    """The repair loop's default gate: the last gate of the order that judges the code (its
+    verdict covers the tiers of those before it), else ``compile``."""
+    return ([*code_gates] or ["compile"])[-1]
 
 
 def repairable(result: GateResult, *, missing_crates: bool = False) -> bool:
@@ -87,10 +94,11 @@ class Pipeline:
     """Generate (optional) then run ``gates`` in order; write every record with its verdicts.
 
     A record a gate does not pass skips the gates after it (judge only what compiles: the calls
-    saved are counted). When the ``repair_gate`` (compile) does not pass a generated answer --
-    wherever it stands in the order -- the answer goes back to the generator with its
-    diagnostics, and the repaired answer runs through every gate again, up to
-    ``repair_attempts`` times.
+    saved are counted). When the ``repair_gate`` (by default the last code gate of the order:
+    ``compile``, or ``run``/``test``/``clippy`` where those stand instead) does not pass a
+    generated answer -- wherever it stands in the order -- the answer goes back to the generator
+    with what the gate found (compiler errors, failing tests, the panic: ``gates.feedback``), and
+    the repaired answer runs through every gate again, up to ``repair_attempts`` times.
     """
 
     def __init__(
@@ -105,7 +113,7 @@ class Pipeline:
         accounting: Accounting | None = None,
         max_usd: float | None = None,
         repair_attempts: int | None = None,
-        repair_gate: str = "compile",
+        repair_gate: str | None = None,
         repair_missing_crates: bool = False,
         max_in_flight: int = 256,
         batch_size: int = 64,
@@ -129,6 +137,7 @@ class Pipeline:
             client = getattr(stage, "client", None)
             if client is not None:  # one purse for the whole run
                 client.accounting = self.accounting
+        repair_gate = repair_gate or last_code_gate(g.name for g in self.gates if isinstance(g, CompileGate))
         has_repair_gate = repair_gate in {g.name for g in self.gates}
         if generator is not None and repair_attempts and not has_repair_gate:
             raise ValueError(f"repair_gate {repair_gate!r} is not one of the gates: repairs could never run")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rustgate.gates.base import Gate, GateSettings, StageContext
+from rustgate.gates.compile import CompileSettings
 from rustgate.gates.generate import GenerationSpec, Generator, load_topics, make_specs
 from rustgate.gates.registry import GATES
 from rustgate.ledger import Ledger
@@ -17,6 +18,7 @@ from rustgate.llm.costs import Accounting, PriceTable
 from rustgate.llm.settings import ClientSettings
 from rustgate.overlap import refuse_overlap
 from rustgate.paths import default_ledger_path
+from rustgate.pipeline import last_code_gate
 from rustgate.records import Crate, Record
 from rustgate.validation import read_toml, validate_as
 
@@ -43,7 +45,7 @@ class GenerateSettings(_Strict):
     temperature: float = 0.7
     max_tokens: int = 4096
     repair_attempts: int | None = Field(None, ge=0, description="default: 2 when repair_gate is in order, else 0")
-    repair_gate: str = "compile"
+    repair_gate: str | None = Field(None, description="default: the order's last code gate (compile, test, run...)")
     repair_missing_crates: bool = False  # a crate the profile lacks is no bug to repair, unless asked
 
 
@@ -104,12 +106,17 @@ class PipelineConfig(_Strict):
                 except ValueError as exc:
                     raise ValueError(f"order has {name} but there is no [{name}] table") from exc
         repairs = self.generate is not None and self.generate.repair_attempts and "generate" in self.order
-        if repairs and self.generate is not None and self.generate.repair_gate not in self.order:
+        if repairs and self.generate is not None and self.repair_gate() not in self.order:
             raise ValueError(
-                f"repair_gate {self.generate.repair_gate!r} is not in order: repairs could never run "
+                f"repair_gate {self.repair_gate()!r} is not in order: repairs could never run "
                 "(set repair_attempts = 0, or add the gate)"
             )
         return self
+
+    def repair_gate(self) -> str:
+        """The gate whose failures go back to the generator: as set, else the order's last code gate."""
+        chosen = self.generate.repair_gate if self.generate is not None else None
+        return chosen or last_code_gate(n for n in self.order if n in GATES and issubclass(GATES[n], CompileSettings))
 
 
 class PipelineConfigError(ValueError):
@@ -155,7 +162,7 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
     specs: list[GenerationSpec] | None = None
     records: list[Record] | None = None
     repair_attempts: int | None = 0
-    repair_gate, repair_missing_crates = "compile", False
+    repair_gate, repair_missing_crates = config.repair_gate(), False
     if config.generate is not None and "generate" in config.order:
         g = config.generate
         generator = Generator(client(g.model), temperature=g.temperature, max_tokens=g.max_tokens)
@@ -163,7 +170,7 @@ def pipeline_from_toml(path: str | Path, **overrides: Any) -> Pipeline:
         for crate in g.crates:
             topic_file = resolve(g.topics[crate]) if crate in g.topics else None
             specs += make_specs(crate, load_topics(crate, topic_file), per_topic=g.per_topic, limit=g.limit)
-        repair_attempts, repair_gate = g.repair_attempts, g.repair_gate
+        repair_attempts = g.repair_attempts
         repair_missing_crates = g.repair_missing_crates
     else:
         from rustgate.data.jsonl import read_jsonl

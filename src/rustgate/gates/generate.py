@@ -17,17 +17,18 @@ from typing import Any, ClassVar
 import tomlkit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rustgate.gates.feedback import repair_feedback
 from rustgate.gates.prompts import (
     GENERATOR_PROMPT_HASH,
     GENERATOR_SYSTEM,
     GENERATOR_USER,
-    REPAIR_USER,
+    REPAIR_PROMPTS,
     pins_text,
 )
 from rustgate.llm.client import LLMClient
 from rustgate.llm.errors import LLMError
 from rustgate.llm.types import LLMRequest
-from rustgate.records import Crate, Diagnostic, GateResult, Message, Provenance, Record
+from rustgate.records import Crate, GateResult, Message, Provenance, Record
 
 # Records under way go first: a repair before a judgement before a fresh generation.
 PRIORITY_REPAIR, PRIORITY_NEW = 0, 2
@@ -202,7 +203,8 @@ class Generator:
         return self._record(spec, pair, 0, [], started, call)
 
     async def repair(self, spec: GenerationSpec, record: Record, compile_result: GateResult) -> Record:
-        """Attempt ``n + 1``: the whole conversation so far plus the compiler's complaints.
+        """Attempt ``n + 1``: the whole conversation so far plus what the code gate found -- the
+        compiler's errors, or, past compile, the failing tests, the panic or the denied lints.
 
         The conversation is rebuilt from the record's repair history, so a resumed run asks the
         very same questions and hits the call cache.
@@ -210,32 +212,24 @@ class Generator:
         started = time.monotonic()
         repairs: list[dict[str, Any]] = list(record.meta.get("repairs", []))
         attempt = len(repairs) + 1
-        diagnostics = compile_result.diagnostics or [Diagnostic(level="error", message=compile_result.reason or "")]
-        shown = (
-            "\n".join(
-                d.rendered or d.short() for d in diagnostics if d.level == "error" or d.level.startswith("error")
-            )[:6000]
-            or compile_result.reason
-            or "(no output)"
-        )
-        repairs.append(
-            {
-                "attempt": attempt,
-                "verdict": compile_result.verdict,
-                "diagnostics": [d.short() for d in diagnostics[:20]],
-                "feedback": shown,
-                "instruction": record.prompt,
-                "answer": record.answer,
-            }
-        )
+        feedback = repair_feedback(compile_result)
+        step: dict[str, Any] = {
+            "attempt": attempt,
+            "verdict": compile_result.verdict,
+            "diagnostics": [d.short() for d in compile_result.diagnostics[:20]],
+            "feedback": feedback.text,
+            "instruction": record.prompt,
+            "answer": record.answer,
+        }
+        if feedback.kind != "compile":  # absent for compile: older histories replay unchanged
+            step["kind"] = feedback.kind
+        repairs.append(step)
         messages = self._conversation(spec)
         for step in repairs:
+            template = REPAIR_PROMPTS[step.get("kind", "compile")]
             messages.append(Message(role="assistant", content=_as_submission(step["instruction"], step["answer"])))
             messages.append(
-                Message(
-                    role="user",
-                    content=REPAIR_USER.format(attempt=step["attempt"], diagnostics=step["feedback"]),
-                )
+                Message(role="user", content=template.format(attempt=step["attempt"], diagnostics=step["feedback"]))
             )
         pair, call = await self._ask(spec, messages, PRIORITY_REPAIR)
         return self._record(spec, pair, attempt, repairs, started, call, record.provenance())

@@ -39,6 +39,29 @@ Compiler output:
 Fix the answer so it compiles against the pinned versions. Keep the same instruction unless
 it asks for something those versions cannot do. Submit the whole corrected example again."""
 
+REPAIR_TEST_USER = """Your answer compiles, but its own tests fail (attempt {attempt}).
+Test output:
+{diagnostics}
+
+Fix the code (or a test that asserts something wrong) so every test passes against the pinned
+versions. Keep the tests meaningful. Submit the whole corrected example again."""
+
+REPAIR_RUN_USER = """Your answer compiles, but the program failed when it was run (attempt {attempt}).
+What happened:
+{diagnostics}
+
+Fix the answer so the program runs without panicking against the pinned versions (a server
+may keep running; it is stopped after a few seconds). Submit the whole corrected example again."""
+
+REPAIR_LINT_USER = """Your answer compiles, but clippy denies some of it (attempt {attempt}).
+Clippy output:
+{diagnostics}
+
+Fix the answer so clippy no longer reports these lints. Submit the whole corrected example again."""
+
+# The repair prompt for each kind of failure a code gate reports (``gates.feedback``).
+REPAIR_PROMPTS = {"compile": REPAIR_USER, "test": REPAIR_TEST_USER, "run": REPAIR_RUN_USER, "clippy": REPAIR_LINT_USER}
+
 DIMENSIONS: dict[str, str] = {
     "correctness": (
         "Does the code do what the instruction asks, without bugs? 1-2: wrong or does not "
@@ -129,5 +152,5 @@ def prompt_hash(*templates: str) -> str:
     return hashlib.sha256("\x00".join(templates).encode()).hexdigest()[:12]
 
 
-GENERATOR_PROMPT_HASH = prompt_hash(GENERATOR_SYSTEM, GENERATOR_USER, REPAIR_USER, pins_text(None))
+GENERATOR_PROMPT_HASH = prompt_hash(GENERATOR_SYSTEM, GENERATOR_USER, *REPAIR_PROMPTS.values(), pins_text(None))
 JUDGE_PROMPT_HASH = prompt_hash(JUDGE_SYSTEM, JUDGE_USER, *DIMENSIONS.values(), pins_text(None))
