@@ -179,7 +179,7 @@ def guess_profile(code: str, profiles: dict[str, Profile] | None = None) -> str 
     return choose_profile(None, path_roots(stream), profiles if profiles is not None else load_profiles())
 
 
-def _library_name(bin_streams: list[list[Token]], profile: Profile, declared: set[str]) -> str | None:
+def guess_library_name(bin_streams: list[list[Token]], profile: Profile, declared: set[str]) -> str | None:
     for stream in bin_streams:
         for root in path_roots(stream):
             if root in NOT_CRATES or root in profile.crate_names or root in declared or not root[0].islower():
@@ -340,7 +340,7 @@ def _extract(
         package_name = given_name if given_name and _IDENT.fullmatch(given_name) else None
         if given_name and package_name is None:
             notes.append(f"[package] name {given_name!r} is not a crate name: not used")
-        library_name = package_name or _library_name(
+        library_name = package_name or guess_library_name(
             [streams[p] for p in [*bins, *tests]], target, declared
         ) or "app"  # fmt: skip
     for path, stream in streams.items():

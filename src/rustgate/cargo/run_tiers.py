@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rustgate.cargo.doc_examples import doc_examples
 from rustgate.cargo.execute import MAX_ROUTES, ProgramRun, RunLimits, run_env, run_program
 from rustgate.cargo.extract import CrateSource
 from rustgate.cargo.isolation import Isolation
@@ -68,7 +69,7 @@ def not_applicable(why: str) -> CheckOutcome:
 def tier_applies(tier: str, source: CrateSource, runs_natively: bool) -> bool:
     """Whether ``test``/``run`` has anything to execute in this answer, built or not."""
     if tier == "test":
-        return has_tests(source)
+        return has_tests(source) or bool(doc_examples(source))
     return runs_natively and any(not e.test for e in executables(source))
 
 
@@ -92,7 +93,7 @@ def unreached_tiers(
     return compiled
 
 
-def _run(
+def run_executable(
     ctx: TierContext, exe: Executable, args: list[str], window_s: float, routes: tuple[str, ...] = ()
 ) -> ProgramRun:
     return run_program(
@@ -101,7 +102,7 @@ def _run(
     )  # fmt: skip
 
 
-def _abnormal(run: ProgramRun, ctx: TierContext) -> CheckOutcome | None:
+def abnormal_run(run: ProgramRun, ctx: TierContext) -> CheckOutcome | None:
     """The verdict of a run that hit a wall of ours (sandbox, processes, output, clock), if it did."""
     if run.sandbox_failed:
         return CheckOutcome("error", reason=run.sandbox_failed, duration_s=run.duration_s)
@@ -153,11 +154,11 @@ def run_tier(ctx: TierContext) -> CheckOutcome:
     outcome = CheckOutcome("pass")
     started = time.monotonic()
     for exe in programs:
-        run = _run(ctx, exe, [], ctx.run_limits.window_s, routes)
+        run = run_executable(ctx, exe, [], ctx.run_limits.window_s, routes)
         entry: dict[str, Any] = {"program": exe.label, "duration_s": round(run.duration_s, 3)}
         entry.update({k: run.report[k] for k in ("running", "exit", "signal", "port", "requests") if k in run.report})
         runs.append(entry)
-        outcome = _program_verdict(run, ctx, exe)
+        outcome = program_verdict(run, ctx, exe)
         if outcome.verdict != "pass":
             break
     outcome.duration_s = time.monotonic() - started
@@ -165,8 +166,8 @@ def run_tier(ctx: TierContext) -> CheckOutcome:
     return outcome
 
 
-def _program_verdict(run: ProgramRun, ctx: TierContext, exe: Executable) -> CheckOutcome:
-    abnormal = _abnormal(run, ctx)
+def program_verdict(run: ProgramRun, ctx: TierContext, exe: Executable) -> CheckOutcome:
+    abnormal = abnormal_run(run, ctx)
     if abnormal is not None:
         return abnormal
     death = _death(run)
@@ -191,13 +192,13 @@ def test_tier(ctx: TierContext) -> CheckOutcome:
     for exe in binaries:
         left = ctx.run_limits.test_window_s - (time.monotonic() - started)
         if left <= 0.5:
-            return _test_timeout(ctx, started)
-        run = _run(ctx, exe, ["--color", "never", "--test-threads", "2"], left)
-        abnormal = _abnormal(run, ctx)
+            return test_timeout(ctx, started)
+        run = run_executable(ctx, exe, ["--color", "never", "--test-threads", "2"], left)
+        abnormal = abnormal_run(run, ctx)
         if abnormal is not None:
             return abnormal
         if run.still_running:
-            return _test_timeout(ctx, started)
+            return test_timeout(ctx, started)
         summary = _SUMMARY.search(run.stdout)
         death = _death(run)
         if summary is None:
@@ -208,8 +209,15 @@ def test_tier(ctx: TierContext) -> CheckOutcome:
         for key, group in (("passed", 2), ("failed", 3), ("ignored", 4)):
             counts[key] += int(summary.group(group))
         failures += [{"test": name, "message": _test_panic(run.stdout, name)} for name in _failing(run.stdout)]
-    duration = time.monotonic() - started
-    details: dict[str, Any] = {"tests": counts}
+    return tests_verdict(counts, failures, time.monotonic() - started)
+
+
+def tests_verdict(
+    counts: dict[str, int], failures: list[dict[str, str]], duration: float, **details: Any
+) -> CheckOutcome:
+    """The test tier's verdict from its counts and failures: a failure fails it, unless every
+    failure is the outside world's (inconclusive); nothing that ran: the tier does not apply."""
+    details = {"tests": counts, **details}
     if not failures:
         if counts["passed"] == 0:
             details["applies"] = False
@@ -241,7 +249,7 @@ def _test_panic(stdout: str, name: str) -> str:
     return panic_message(section) or section.strip()[:500] or "failed"
 
 
-def _test_timeout(ctx: TierContext, started: float) -> CheckOutcome:
+def test_timeout(ctx: TierContext, started: float) -> CheckOutcome:
     reason = f"tests still running after the test window ({ctx.run_limits.test_window_s:g}s)"
     return CheckOutcome("timeout", reason=reason, duration_s=time.monotonic() - started)
 

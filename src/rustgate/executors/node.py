@@ -19,6 +19,8 @@ from pathlib import Path
 from rustgate.cargo.batch import check_batch
 from rustgate.cargo.clippy import apply_clippy, clippy_driver, missing_clippy
 from rustgate.cargo.crate_modules import pinned_modules
+from rustgate.cargo.doc_examples import doc_example_source, doc_examples
+from rustgate.cargo.doc_tier import run_doc_examples, unbuilt_doc_examples, with_doc_examples
 from rustgate.cargo.execute import probe_program
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
@@ -183,7 +185,37 @@ class Node:
         if built.verdict != "pass":
             built.reason = f"the build with code failed: {built.reason}"
             results = [(tier, built) for tier in asked]
+        elif "test" in asked:
+            results = [(t, self.doc_example_tier(job, state, r) if t == "test" else r) for t, r in results]
         return apply_run_tiers(compiled, results, build_s=built.duration_s)
+
+    def doc_example_tier(self, job: CompileJob, state: WarmProfile, tests: CheckOutcome) -> CheckOutcome:
+        """The answer's doc examples built as programs linking its library and run in what the
+        tests left of the test window (``cargo.doc_examples``), counted with its tests."""
+        examples = doc_examples(job.source)
+        left = self.spec.run_limits.test_window_s - tests.duration_s
+        if not examples or tests.verdict in ("timeout", "error") or left <= 0.5:
+            return tests
+        assert self.toolchain is not None and self.isolation is not None
+        toolchain, isolation = self.toolchain, self.isolation
+        profile = self.profiles[job.profile]
+        source = doc_example_source(job.source, examples, profile)
+        ran: list[CheckOutcome] = []
+
+        def execute(root: Path, built: CheckOutcome) -> CheckOutcome:
+            ctx = TierContext(source, root, sample_env(state, root), job.limits, self.spec.run_limits, isolation,
+                              toolchain, runs_natively=profile.runs)  # fmt: skip
+            ran.append(run_doc_examples(ctx, examples, left))
+            return built
+
+        # all_given=False: the answer's own build already found every file it compiles.
+        built = check_replay(
+            source, state, toolchain, profile.manifest_text, job.limits, isolation, all_given=False,
+            known_modules=pinned_modules(profile), emit=BUILD_EMIT, then=execute,
+        )  # fmt: skip
+        docs = ran[0] if built.verdict == "pass" and ran else unbuilt_doc_examples(built, examples)
+        docs.duration_s += built.duration_s if not ran else 0.0
+        return with_doc_examples(tests, docs)
 
     def clippy_tier(self, job: CompileJob, state: WarmProfile, compiled: CheckOutcome) -> CheckOutcome:
         if "clippy" not in self.spec.tiers or compiled.verdict != "pass":
