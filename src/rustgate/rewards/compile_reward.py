@@ -12,7 +12,7 @@ correct code for an outage. A completion never makes it raise.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,12 +55,18 @@ class CompileReward:
     __name__ = "compile_reward"
 
     def __init__(
-        self, gate: CompileGate | None = None, *, scores: RewardScores | None = None, crate: str | None = None
+        self,
+        gate: CompileGate | None = None,
+        *,
+        scores: RewardScores | None = None,
+        crate: str | None = None,
+        history: int = 64,
     ) -> None:
         self.gate = gate or CompileGate()
         self.scores = scores or RewardScores()
         self.crate = crate
         self.last: list[dict[str, Any]] = []  # per completion of the last call: verdict, reward, why
+        self.history: deque[dict[str, Any]] = deque(maxlen=history)  # the last calls: texts, rewards, verdicts
 
     def __call__(
         self,
@@ -86,6 +92,9 @@ class CompileReward:
             return [None] * len(records)
         scored = [self._score(text, crate, result) for text, crate, result in zip(texts, crates, results, strict=True)]
         self.last = scored
+        self.history.append(
+            {"texts": texts, "rewards": [e["reward"] for e in scored], "verdicts": [e["verdict"] for e in scored]}
+        )
         self._report(scored, results, log_metric, log_extra)
         return [s["reward"] for s in scored]
 
