@@ -2,7 +2,8 @@
 ``CompileReward`` on real cargo: the rewards the trainer logged are the gate's verdicts for the
 completions it generated.
 
-The random model's generations are steered (``bad_words_ids``) to a few whole-snippet tokens, so
+The random model's generations are steered (``bad_words_ids``) to a few whole-snippet tokens
+(``train_fixtures.SNIPPETS``), so
 its completions are real markdown answers -- some compile, some fail, some have no code -- and
 the scores are decided by rustc, not by the test.
 """
@@ -18,14 +19,8 @@ pytest.importorskip("trl")
 pytestmark = pytest.mark.usefixtures("warm_cache")
 pytest_plugins = ["train_fixtures"]
 
-SNIPPETS = [
-    '\n```rust\nfn main() {\n    println!("{}", 2 + 2);\n}\n```\n',
-    '\n```rust\nfn main() {\n    let n: u8 = "four";\n}\n```\n',
-    "\nThe answer is four.\n",
-]
 
-
-def test_two_grpo_steps_log_the_gates_rewards(tiny_model: Path, tmp_path: Path) -> None:
+def test_two_grpo_steps_log_the_gates_rewards(snippet_model: tuple[Path, list[list[int]]], tmp_path: Path) -> None:
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -36,12 +31,9 @@ def test_two_grpo_steps_log_the_gates_rewards(tiny_model: Path, tmp_path: Path) 
     from rustgate.rewards import CompileReward
 
     torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    tokenizer.add_tokens(SNIPPETS)
-    model = AutoModelForCausalLM.from_pretrained(tiny_model)
-    model.resize_token_embeddings(len(tokenizer))
-    allowed = {tokenizer.convert_tokens_to_ids(s) for s in SNIPPETS} | {tokenizer.eos_token_id}
-    banned = [[i] for i in range(len(tokenizer)) if i not in allowed]
+    path, banned = snippet_model
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
 
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     reward = CompileReward(CompileGate(ledger=ledger), crate="rust")

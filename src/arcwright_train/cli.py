@@ -76,17 +76,8 @@ def _help(key: str, info: FieldInfo) -> str:
     return f"override {key} (default {default!r})"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="arcwright-train", description="Fine-tune on gated rustgate data.", allow_abbrev=False
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    init = sub.add_parser("init", help="write a commented config with the reference defaults", allow_abbrev=False)
-    init.add_argument("path", nargs="?", default=DEFAULT_CONFIG, help=f"where to write it ({DEFAULT_CONFIG})")
-    init.add_argument("--force", action="store_true", help="overwrite an existing file")
-
-    train = sub.add_parser("train", help="fine-tune (or --dry-run to print the plan)", allow_abbrev=False)
+def _run_arguments(train: argparse.ArgumentParser, *, grpo: bool) -> None:
+    """The flags ``train`` and ``grpo`` share: config, dry run, gating, resume, overrides."""
     train.add_argument(
         "--config", default=None, help=f"TOML config (default: ./{DEFAULT_CONFIG} when it exists, else the defaults)"
     )
@@ -110,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace what an earlier arcwright-train run wrote in output_dir (other files are kept)",
     )
     overrides = train.add_argument_group("config overrides (win over the file; paths relative to the working dir)")
-    for key, info in override_fields().items():
+    for key, info in override_fields(grpo=grpo).items():
         if info.annotation is bool:
             overrides.add_argument(
                 _flag(key), dest=_dest(key), action=argparse.BooleanOptionalAction, default=None, help=_help(key, info)
@@ -120,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
         overrides.add_argument(
             _flag(key), dest=_dest(key), type=convert, default=None, metavar=metavar, help=_help(key, info)
         )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arcwright-train", description="Fine-tune on gated rustgate data.", allow_abbrev=False
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="write a commented config with the reference defaults", allow_abbrev=False)
+    init.add_argument("path", nargs="?", default=DEFAULT_CONFIG, help=f"where to write it ({DEFAULT_CONFIG})")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--grpo", action="store_true", help="include the [grpo] table of the GRPO recipe")
+
+    train = sub.add_parser("train", help="fine-tune (or --dry-run to print the plan)", allow_abbrev=False)
+    _run_arguments(train, grpo=False)
+    grpo = sub.add_parser(
+        "grpo", help="GRPO with the compile gate as the reward (or --dry-run to print the plan)", allow_abbrev=False
+    )
+    _run_arguments(grpo, grpo=True)
     from rustgate.eval.trained import register as register_eval  # the adapter against its base (rustgate eval)
 
     register_eval(sub)
@@ -128,16 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Flags the user gave, as dotted keys, already converted to their types."""
-    return {key: value for key in override_fields() if (value := getattr(args, _dest(key), None)) is not None}
+    fields = override_fields(grpo=args.command == "grpo")
+    return {key: value for key in fields if (value := getattr(args, _dest(key), None)) is not None}
 
 
 def _init(args: argparse.Namespace) -> int:
     try:
-        path = write_default(args.path, force=args.force)
+        path = write_default(args.path, force=args.force, grpo=args.grpo)
     except FileExistsError as exc:
         print(f"arcwright-train: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    print(f"wrote {path}; edit dataset.path, then: arcwright-train train --config {path}")
+    command = "grpo" if args.grpo else "train"
+    print(f"wrote {path}; edit dataset.path, then: arcwright-train {command} --config {path}")
     return 0
 
 
@@ -166,11 +178,12 @@ def _train(args: argparse.Namespace) -> int:
         source += " + command line"
 
     from arcwright_train.backends import BackendError
+    from arcwright_train.grpo import train_grpo
     from arcwright_train.hub import ModelSourceError
     from arcwright_train.run import TrainingInterrupted, train  # after validation: a bad config loads nothing
 
     try:
-        train(
+        (train_grpo if args.command == "grpo" else train)(
             config,
             allow_ungated=args.allow_ungated,
             dry_run=args.dry_run,

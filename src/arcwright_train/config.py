@@ -76,6 +76,47 @@ class DatasetConfig(BaseModel):
         return _split_names(value)
 
 
+class GrpoConfig(BaseModel):
+    """``[grpo]``: the GRPO recipe (``arcwright-train grpo``), rewarded by the compile gate.
+
+    The model, LoRA, output, saving, logging, seed and dataset keys are the SFT ones; these are
+    what GRPO adds or sets apart (GRPO wants a much lower learning rate than SFT).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prompts: str | None = None  # JSONL of {"prompt", "crate"}; default: the dataset split's instructions
+    num_generations: int = Field(default=8, ge=2)
+    max_completion_length: int = Field(default=1024, gt=0)
+    max_steps: int = Field(default=100, gt=0)
+    learning_rate: float = Field(default=1e-6, gt=0.0)
+    beta: float = Field(default=0.0, ge=0.0)
+    temperature: float = Field(default=1.0, gt=0.0)
+    per_device_train_batch_size: int = Field(default=8, gt=0)
+    gradient_accumulation_steps: int = Field(default=1, gt=0)
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    tiers: list[str] = Field(default_factory=lambda: ["compile"])
+    compile_weight: float = 1.0
+    scores: dict[str, float] = Field(default_factory=dict)  # rustgate.rewards.RewardScores fields
+    trl: dict[str, Any] = Field(default_factory=dict)  # extra trl.GRPOConfig arguments
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _tiers_from_text(cls, value: Any) -> Any:
+        return _split_names(value)
+
+    @model_validator(mode="after")
+    def _generations_fill_the_batch(self) -> GrpoConfig:
+        batch = self.per_device_train_batch_size * self.gradient_accumulation_steps
+        if batch % self.num_generations:
+            raise ValueError(
+                f"per_device_train_batch_size x gradient_accumulation_steps ({batch}) must be a multiple of "
+                f"num_generations ({self.num_generations}): each prompt's completions are one group"
+            )
+        return self
+
+
 class TrainConfig(BaseModel):
     """Every knob of one fine-tuning run, with the reference recipe as defaults."""
 
@@ -116,6 +157,7 @@ class TrainConfig(BaseModel):
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     trl: dict[str, Any] = Field(default_factory=dict)
     peft: dict[str, Any] = Field(default_factory=dict)
+    grpo: GrpoConfig | None = None  # the GRPO recipe's table (`init --grpo` writes it)
 
     @field_validator("model_name_or_path", "output_dir", "metric_for_best_model")
     @classmethod
@@ -206,6 +248,9 @@ def _resolve_file_paths(data: dict[str, Any], base: Path) -> None:
     out = data.get("output_dir", TrainConfig.model_fields["output_dir"].default)
     if isinstance(out, str) and out.strip():
         data["output_dir"] = beside(out)
+    grpo = data.get("grpo")
+    if isinstance(grpo, dict) and isinstance(grpo.get("prompts"), str) and grpo["prompts"].strip():
+        grpo["prompts"] = beside(grpo["prompts"])
     model = data.get("model_name_or_path")
     if isinstance(model, str) and model.strip() and Path(beside(model)).is_dir():
         data["model_name_or_path"] = beside(model)
@@ -239,13 +284,17 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
         raise ConfigError(format_validation_error(exc, source)) from exc
 
 
-def override_fields() -> dict[str, Any]:
-    """Dotted config keys that a ``--flag`` may override, with their type annotation."""
+def override_fields(*, grpo: bool = False) -> dict[str, Any]:
+    """Dotted config keys that a ``--flag`` may override, with their type annotation (the
+    ``[grpo]`` keys only for the GRPO command)."""
     keys: dict[str, Any] = {}
     for name, info in TrainConfig.model_fields.items():
         if name == "dataset":
             for sub, sub_info in DatasetConfig.model_fields.items():
                 keys[f"dataset.{sub}"] = sub_info
+        elif name == "grpo":
+            if grpo:
+                keys.update({f"grpo.{sub}": sub_info for sub, sub_info in GrpoConfig.model_fields.items()})
         else:
             keys[name] = info
     return keys

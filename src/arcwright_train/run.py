@@ -50,7 +50,7 @@ class TrainingInterrupted(Exception):
         super().__init__(f"interrupted at step {step} of {total}: {how}")
 
 
-def _outputs_callback(folder: Path) -> Any:
+def outputs_callback(folder: Path) -> Any:
     from transformers import TrainerCallback
 
     class RecordOutputs(TrainerCallback):
@@ -82,7 +82,7 @@ def build_trainer(config: TrainConfig, plan: Plan) -> tuple[Any, Any, Any]:
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_outputs_callback(Path(config.output_dir))],
+        callbacks=[outputs_callback(Path(config.output_dir))],
     )
     packed = bool(getattr(plan.sft_args, "packing", False))
     check_labels(trainer.train_dataset, None if packed else plan.train_count, config.dataset.split)

@@ -8,7 +8,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
-from arcwright_train.config import TrainConfig
+from arcwright_train.config import GrpoConfig, TrainConfig
 from arcwright_train.outputs import write_text
 
 HEADER = [
@@ -70,6 +70,23 @@ TABLE_COMMENTS: dict[str, str] = {
     "trl": "Extra trl.SFTConfig arguments (weight_decay, optim, packing, ...); keys set above are refused here.",
     "peft": "Extra peft.LoraConfig arguments (use_rslora, use_dora, modules_to_save, ...).",
 }
+GRPO_COMMENTS: dict[str, str] = {
+    "prompts": 'JSONL of {"prompt": ..., "crate": ...} to sample from; absent: the instructions of dataset.split.',
+    "num_generations": "Completions per prompt (one GRPO group); the batch below must be a multiple of it.",
+    "max_completion_length": "Tokens per completion; a cut-off answer cannot compile (see mask_truncated_completions).",
+    "max_steps": "Optimiser steps (each generates batch / num_generations prompts x num_generations).",
+    "learning_rate": "Peak learning rate (GRPO wants far less than SFT's 5e-5).",
+    "beta": "KL penalty against the base model (0: no reference model is loaded).",
+    "temperature": "Sampling temperature of the generations.",
+    "per_device_train_batch_size": "Completions per device per step.",
+    "gradient_accumulation_steps": "Steps accumulated per optimiser step.",
+    "use_vllm": "Generate with vLLM (GPU only; needs the vllm package).",
+    "vllm_mode": '"colocate" (vLLM inside this process) or "server" (trl vllm-serve elsewhere).',
+    "tiers": "Gate tiers a completion must pass for the full reward: compile, clippy, test, run.",
+    "compile_weight": "Weight of the compile reward.",
+    "scores": "rustgate.rewards.RewardScores overrides, e.g. { partial = 0.3, invented_penalty = 0.2 }.",
+    "trl": "Extra trl.GRPOConfig arguments (mask_truncated_completions, multi_objective_aggregation, ...).",
+}
 NONE_AS_EMPTY = {"eval_split"}  # TOML has no null: "" is how these say "none", and the loader reads it back
 
 
@@ -97,7 +114,7 @@ def render(config: TrainConfig, *, comments: bool = True, header: list[str] | No
         doc.add(tomlkit.comment(line))
     doc.add(tomlkit.nl())
     for key, value in values.items():
-        if key in ("dataset", *TABLE_COMMENTS) or value is None:
+        if key in ("dataset", "grpo", *TABLE_COMMENTS) or value is None:
             continue
         _comment(doc, COMMENTS.get(key), comments)
         doc.add(key, _value(key, value))
@@ -114,13 +131,25 @@ def render(config: TrainConfig, *, comments: bool = True, header: list[str] | No
             extra.add(key, value)
         doc.add(tomlkit.nl())
         doc.add(name, extra)
+    if values.get("grpo") is not None:
+        grpo: Table = tomlkit.table()
+        _comment(grpo, "The GRPO recipe (arcwright-train grpo): the compile gate as the reward.", comments)
+        for key, value in values["grpo"].items():
+            if value is None:  # unset: shown as a commented example
+                _comment(grpo, f'{GRPO_COMMENTS.get(key, "")}\n {key} = "prompts.jsonl"', comments)
+                continue
+            _comment(grpo, GRPO_COMMENTS.get(key), comments)
+            grpo.add(key, _value(key, value))
+        doc.add(tomlkit.nl())
+        doc.add("grpo", grpo)
     return tomlkit.dumps(doc)
 
 
-def write_default(path: str | Path, *, force: bool = False) -> Path:
-    """``arcwright-train init``: the reference defaults, commented; never clobbers a file unasked."""
+def write_default(path: str | Path, *, force: bool = False, grpo: bool = False) -> Path:
+    """``arcwright-train init``: the reference defaults, commented; never clobbers a file unasked.
+    ``grpo``: with the ``[grpo]`` table of the GRPO recipe."""
     target = Path(path)
     if target.exists() and not force:
         raise FileExistsError(f"{target} exists (use --force to overwrite)")
-    write_text(target, render(TrainConfig()))
+    write_text(target, render(TrainConfig(grpo=GrpoConfig() if grpo else None)))
     return target
