@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rustgate.cargo.toolchain import detect_toolchain
 from rustgate.gates.compile import CompileGate
 from rustgate.ledger import Ledger
+from rustgate.llm.retry import RetryPolicy
 from rustgate.rewards import CompileReward, RewardScores, avoidance
 
 pytestmark = pytest.mark.usefixtures("warm_cache")
@@ -31,6 +33,7 @@ fn main() {
 ```"""
 INVENTED = AXUM.replace('get(|| async { "hi" }));', 'get(|| async { "hi" })).with_cors();')
 PLAIN = "I would explain this in words."
+FAST = RetryPolicy(max_attempts=1)
 
 
 def fenced(code: str) -> str:
@@ -116,3 +119,31 @@ def test_task_avoiding_stubs_score_low_and_their_twins_do_not(crate: str, stub: 
     reward = CompileReward(CompileGate(use_cache=False), crate=crate)
     low, full = reward(completions=[fenced(stub), fenced(twin)])
     assert (low, full) == (0.1, 1.0), reward.last
+
+
+def test_the_judge_reward_is_the_mean_score_over_ten_and_an_outage_is_unscored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real OpenAI SDK against the local server; the compile verdict reaches the judge as a fact."""
+    import asyncio
+
+    from rustgate.gates.judge import JudgeGate
+    from rustgate.llm.client import LLMClient
+    from rustgate.rewards import JudgeReward
+    from rustgate.testing.llm_server import LLMServer, Reply, judge_scores
+
+    seen: list[str] = []
+
+    def respond(request: Any) -> Reply:
+        seen.append(request.text)
+        return Reply.server_error() if "OUTAGE" in request.text else Reply.ok_data(judge_scores(7))
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    with LLMServer(responder=respond) as server:
+        client = LLMClient("openai:test-judge", ledger=ledger, base_url=server.openai_url, retry=FAST)
+        reward = JudgeReward(JudgeGate(client), compile_gate=CompileGate(ledger=ledger), crate="axum")
+        assert reward.__name__ == "judge_reward"
+        scores = asyncio.run(reward(prompts=["Write a router."] * 2, completions=[AXUM, WRONG + "\nOUTAGE"]))
+    assert scores == [pytest.approx(0.7), None]
+    assert any("pass" in text and "Router::new()" in text for text in seen)  # the compile fact and the answer

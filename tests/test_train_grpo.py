@@ -14,12 +14,15 @@ from test_train_support import make_record, write_dataset
 
 from arcwright_train.cli import main
 from arcwright_train.config import load_config
+from rustgate.testing.llm_server import LLMServer, Reply, judge_scores
 
-pytest_plugins = ["train_fixtures"]
-pytestmark = [pytest.mark.train, pytest.mark.usefixtures("warm_cache")]
+pytest_plugins = ["train_fixtures", "llm_fixtures"]
+pytestmark = [pytest.mark.train, pytest.mark.usefixtures("warm_cache", "api_keys")]
 
 
-def grpo_config(path: Path, model: Path, data: Path, out: Path, banned: list[list[int]]) -> Path:
+def grpo_config(
+    path: Path, model: Path, data: Path, out: Path, banned: list[list[int]], judge_url: str | None = None
+) -> Path:
     assert main(["init", str(path), "--force", "--grpo"]) == 0
     doc = tomlkit.parse(path.read_text())
     doc["model_name_or_path"], doc["output_dir"], doc["logging_steps"] = str(model), str(out), 1
@@ -30,6 +33,8 @@ def grpo_config(path: Path, model: Path, data: Path, out: Path, banned: list[lis
                        "max_completion_length": 2, "learning_rate": 1e-4}.items():  # fmt: skip
         grpo[key] = value  # type: ignore[index]
     grpo["trl"] = {"generation_kwargs": {"bad_words_ids": banned}}  # type: ignore[index]
+    if judge_url is not None:
+        grpo["judge"], grpo["judge_base_url"] = "openai:test-judge", judge_url  # type: ignore[index]
     path.write_text(tomlkit.dumps(doc))
     return path
 
@@ -41,7 +46,12 @@ def test_init_grpo_then_grpo_trains_and_writes_the_reward_curve(
     records = [make_record(i, crate="rust", prompt=f"Print {i} plus {i} in Rust.") for i in range(4)]
     data = write_dataset(tmp_path / "ds", records, [make_record(9, crate="rust")], required_gates=("compile",))
     out = tmp_path / "run"
-    path = grpo_config(tmp_path / "train.toml", model, data, out, banned)
+    with LLMServer(responder=lambda request: Reply.ok_data(judge_scores(8))) as judge:
+        path = grpo_config(tmp_path / "train.toml", model, data, out, banned, judge.openai_url)
+        _train_and_check(path, out, capsys)
+
+
+def _train_and_check(path: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = load_config(path)
     assert config.grpo is not None and config.grpo.num_generations == 2
 
@@ -53,6 +63,8 @@ def test_init_grpo_then_grpo_trains_and_writes_the_reward_curve(
     assert metrics["recipe"] == "grpo" and metrics["global_step"] == 2 and metrics["prompts"] == 4
     curve = [json.loads(line) for line in (out / "reward_curve.jsonl").read_text().splitlines()]
     assert [p["step"] for p in curve] == [1, 2] and all("compile_reward/pass_rate" in p for p in curve)
+    assert all(p["rewards/judge_reward/mean"] == pytest.approx(0.8) for p in curve)  # 8 of 10, from the judge server
+    assert metrics["reward_weights"] == [2.0, 1.0] and metrics["judge"] == "openai:test-judge"
     assert metrics["reward"]["last"] == curve[-1]
     adapter = json.loads((out / "adapter_config.json").read_text())
     assert adapter["r"] == 8

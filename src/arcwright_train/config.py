@@ -98,6 +98,9 @@ class GrpoConfig(BaseModel):
     vllm_mode: Literal["colocate", "server"] = "colocate"
     tiers: list[str] = Field(default_factory=lambda: ["compile"])
     compile_weight: float = 1.0
+    judge: str | None = None  # PROVIDER:MODEL of a judge reward beside the compile one
+    judge_base_url: str | None = None
+    judge_weight: float = 1.0
     scores: dict[str, float] = Field(default_factory=dict)  # rustgate.rewards.RewardScores fields
     trl: dict[str, Any] = Field(default_factory=dict)  # extra trl.GRPOConfig arguments
 

@@ -29,6 +29,8 @@ CURVE = "reward_curve.jsonl"
 _CURVE_KEYS = (
     "reward",
     "reward_std",
+    "rewards/compile_reward/mean",
+    "rewards/judge_reward/mean",
     "compile_reward/pass_rate",
     "compile_reward/rejected_rate",
     "compile_reward/avoided_rate",
@@ -78,7 +80,7 @@ def grpo_args(config: TrainConfig, device: str, bf16: bool) -> Any:
         "gradient_accumulation_steps": grpo.gradient_accumulation_steps,
         "use_vllm": grpo.use_vllm,
         "vllm_mode": grpo.vllm_mode,
-        "reward_weights": [grpo.compile_weight],
+        "reward_weights": [grpo.compile_weight, *([grpo.judge_weight] if grpo.judge else [])],
         "logging_steps": config.logging_steps,
         "save_strategy": config.save_strategy,
         "save_steps": config.save_steps,
@@ -143,8 +145,10 @@ def train_grpo(
     scores = RewardScores.model_validate(grpo.scores)
     gate = CompileGate(ledger=Ledger(default_ledger_path()), tiers=tuple(grpo.tiers))
     echo(f"prompts   {len(rows)} from {source}")
-    echo(f"grpo      {grpo.max_steps} steps, {grpo.num_generations} completions per prompt, "
-         f"reward compile ({', '.join(gate.tiers)}) x {grpo.compile_weight}, backend {backend.name}")  # fmt: skip
+    judged = f" + judge {grpo.judge} x {grpo.judge_weight}" if grpo.judge else ""
+    rewarded = f"compile ({', '.join(gate.tiers)}) x {grpo.compile_weight}{judged}"
+    echo(f"grpo      {grpo.max_steps} steps, {grpo.num_generations} completions per prompt, reward {rewarded}")
+    echo(f"backend   {backend.describe()}")
     if dry_run:
         return None
 
@@ -155,10 +159,19 @@ def train_grpo(
 
     args = grpo_args(config, backend.device, backend.bf16)
     model, tokenizer, peft_config = load_for_training(config, backend, lora_config(config))
-    reward = CompileReward(gate, scores=scores)
+    rewards: list[Any] = [CompileReward(gate, scores=scores)]
+    if grpo.judge:
+        from rustgate.gates.judge import JudgeGate
+        from rustgate.llm.client import LLMClient
+        from rustgate.rewards import JudgeReward
+
+        client = LLMClient(
+            grpo.judge, ledger=gate.ledger or Ledger(default_ledger_path()), base_url=grpo.judge_base_url
+        )
+        rewards.append(JudgeReward(JudgeGate(client), compile_gate=gate))
     out = Path(config.output_dir)
     trainer = GRPOTrainer(
-        model=model, reward_funcs=[reward], args=args, train_dataset=Dataset.from_list(rows),
+        model=model, reward_funcs=rewards, args=args, train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, peft_config=peft_config,
         callbacks=[outputs_callback(out), _curve_callback(out)],
     )  # fmt: skip
@@ -179,6 +192,8 @@ def train_grpo(
         "prompt_source": source,
         "reward": {"first": curve[0] if curve else None, "last": curve[-1] if curve else None, "points": len(curve)},
         "tiers": list(gate.tiers),
+        "judge": grpo.judge,
+        "reward_weights": args.reward_weights,
         "scores": scores.model_dump(),
         "model_name_or_path": config.model_name_or_path,
         "allow_ungated": allow_ungated,

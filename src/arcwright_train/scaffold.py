@@ -84,6 +84,9 @@ GRPO_COMMENTS: dict[str, str] = {
     "vllm_mode": '"colocate" (vLLM inside this process) or "server" (trl vllm-serve elsewhere).',
     "tiers": "Gate tiers a completion must pass for the full reward: compile, clippy, test, run.",
     "compile_weight": "Weight of the compile reward.",
+    "judge": "An LLM judge as a second reward (PROVIDER:MODEL, e.g. anthropic:claude-sonnet-4-5); its mean score / 10.",
+    "judge_base_url": "The judge's server (an OpenAI- or Anthropic-compatible endpoint).",
+    "judge_weight": "Weight of the judge reward.",
     "scores": "rustgate.rewards.RewardScores overrides, e.g. { partial = 0.3, invented_penalty = 0.2 }.",
     "trl": "Extra trl.GRPOConfig arguments (mask_truncated_completions, multi_objective_aggregation, ...).",
 }

@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict
 
 from rustgate.eval.invented import invented_diagnostics
 from rustgate.gates.compile import CompileGate
-from rustgate.records import GateResult, Message, Record
+from rustgate.records import GateResult
 from rustgate.rewards.avoidance import avoidance, rust_code
+from rustgate.rewards.completions import as_records
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,8 @@ class CompileReward:
         log_extra: Callable[[str, list[Any]], None] | None = None,
         **columns: Any,
     ) -> list[float | None]:
-        crates = _column(columns.get("crate"), len(completions), self.crate)
-        texts = [_text(c) for c in completions]
-        asks = [_text(p) for p in prompts] if prompts is not None else [""] * len(texts)
-        records = [
-            _record(i, ask, text, crate) for i, (ask, text, crate) in enumerate(zip(asks, texts, crates, strict=True))
-        ]
+        texts, records = as_records(prompts, completions, columns.get("crate"), self.crate)
+        crates = [r.crate for r in records]
         try:
             results = self.gate.check(records)
         except Exception as exc:  # noqa: BLE001 - an outage is no completion's fault: no reward, said why
@@ -147,29 +144,3 @@ class CompileReward:
         top = Counter(code for s in scored for code in s["codes"]).most_common(3)
         if top:
             log.info("compile reward: top error codes %s", ", ".join(f"{c} x{k}" for c, k in top))
-
-
-def _text(value: Any) -> str:
-    """A standard completion (a string) or a conversational one (a list of messages: the
-    assistant's content)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        said = [
-            m.get("content", "") for m in value if isinstance(m, dict) and m.get("role", "assistant") == "assistant"
-        ]
-        if not said:
-            said = [m.get("content", "") for m in value if isinstance(m, dict)]
-        return "\n".join(c if isinstance(c, str) else "" for c in said)
-    return ""
-
-
-def _column(values: Any, n: int, default: str | None) -> list[str | None]:
-    if isinstance(values, list) and len(values) == n:
-        return [v if isinstance(v, str) and v else default for v in values]
-    return [default] * n
-
-
-def _record(index: int, ask: str, text: str, crate: str | None) -> Record:
-    messages = [Message(role="user", content=ask or "(prompt)"), Message(role="assistant", content=text or " ")]
-    return Record(id=f"completion-{index}", messages=messages, crate=crate)
