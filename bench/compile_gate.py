@@ -71,6 +71,19 @@ def warm_states(toolchain: Toolchain, profiles: dict[str, Profile]) -> dict[str,
     return {name: warm_profile(profile, toolchain) for name, profile in profiles.items()}
 
 
+def write_project(project: Path, source: CrateSource, profile: Profile) -> Path:
+    """The sample as a fresh Cargo project on the profile's manifest and lock (what a script does)."""
+    for relative, text in source.files.items():
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(text)
+    manifest = profile.manifest_text
+    if source.lib is None:
+        manifest = manifest.replace('[lib]\npath = "src/lib.rs"\n', "")
+    (project / "Cargo.toml").write_text(manifest)
+    (project / "Cargo.lock").write_text(profile.lock_text)
+    return project
+
+
 def phase_naive(records: list[Record]) -> dict[str, float]:
     toolchain = detect_toolchain()
     profiles = load_profiles()
@@ -80,15 +93,7 @@ def phase_naive(records: list[Record]) -> dict[str, float]:
     started = time.perf_counter()
     for index, source in enumerate(sources(records)):
         warm = warmed[source.profile]
-        project = work / f"p{index}"
-        for relative, text in source.files.items():
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            (project / relative).write_text(text)
-        manifest = profiles[source.profile].manifest_text
-        if source.lib is None:
-            manifest = manifest.replace('[lib]\npath = "src/lib.rs"\n', "")
-        (project / "Cargo.toml").write_text(manifest)
-        (project / "Cargo.lock").write_text(profiles[source.profile].lock_text)
+        project = write_project(work / f"p{index}", source, profiles[source.profile])
         env = {**os.environ, "CARGO_TARGET_DIR": str(warm.target_dir), "RUSTC": str(toolchain.rustc)}
         done = subprocess.run(
             [str(toolchain.cargo), "check", "--offline", "--locked", "--message-format=json", "-q"],

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from compile_gate import sources  # noqa: E402
+from compile_gate import sources, write_project  # noqa: E402
 from corpus import AXUM, RIG, RUST, Sample  # noqa: E402
 
 from rustgate.cargo.templates import load_profiles  # noqa: E402
@@ -77,15 +77,7 @@ def phase_cargo(records: list[Record]) -> tuple[float, int]:
     started = time.perf_counter()
     for index, source in enumerate(sources(records)):
         warm = warm_profile(profiles[source.profile], toolchain, codegen=True)
-        project = work / f"p{index}"
-        for relative, text in source.files.items():
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            (project / relative).write_text(text)
-        manifest = profiles[source.profile].manifest_text
-        if source.lib is None:
-            manifest = manifest.replace('[lib]\npath = "src/lib.rs"\n', "")
-        (project / "Cargo.toml").write_text(manifest)
-        (project / "Cargo.lock").write_text(profiles[source.profile].lock_text)
+        project = write_project(work / f"p{index}", source, profiles[source.profile])
         env = {**os.environ, "CARGO_TARGET_DIR": str(warm.target_dir), "RUSTC": str(toolchain.rustc),
                "CARGO_PROFILE_DEV_DEBUG": "0"}  # fmt: skip
         done = subprocess.run(
