@@ -102,7 +102,7 @@ class CompileReward:
         code = rust_code(text)
         if verdict in ("error", "timeout", "inconclusive"):
             entry["reward"] = None  # not the completion's doing, or not decided: left out of the sum
-        elif not code.strip():
+        elif verdict == "rejected" and not code.strip():
             entry.update(reward=s.no_code, verdict="no code")
         elif verdict == "rejected":
             entry["reward"] = s.rejected
@@ -114,7 +114,7 @@ class CompileReward:
                 entry["invented"] = True
             entry["reward"] = reward
         else:
-            avoided = avoidance(code, crate)
+            avoided = avoidance(code or text, crate)  # unfenced code the gate read: the text itself
             entry["reward"] = s.avoided if avoided else s.passed
             if avoided:
                 entry.update(verdict="avoided", why=avoided)
