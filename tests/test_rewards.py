@@ -147,3 +147,23 @@ def test_the_judge_reward_is_the_mean_score_over_ten_and_an_outage_is_unscored(
         scores = asyncio.run(reward(prompts=["Write a router."] * 2, completions=[AXUM, WRONG + "\nOUTAGE"]))
     assert scores == [pytest.approx(0.7), None]
     assert any("pass" in text and "Router::new()" in text for text in seen)  # the compile fact and the answer
+
+
+def test_a_test_reward_needs_a_test_that_ran_and_passed(tmp_path: Path) -> None:
+    lib = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n"
+    tests = "mod tests {\n    #[test]\n    fn adds() {\n        assert_eq!(super::add(2, 2), 4);\n    }\n}\n"
+    tested = lib + "\n#[cfg(test)]\n" + tests
+    ignored = tested.replace("#[test]", "#[test]\n    #[ignore]")
+    failing = tested.replace("2), 4)", "2), 5)")
+    completions = [fenced(code) for code in (tested, ignored, lib, failing)]
+    gate = CompileGate(ledger=Ledger(tmp_path / "l.sqlite3"), tiers=["compile", "test"])
+    metrics: dict[str, float] = {}
+    reward = CompileReward(gate, scores=RewardScores(untested=0.2))
+    scores = reward(prompts=["Write add with a test."] * 4, completions=completions, crate=["rust"] * 4,
+                    log_metric=metrics.__setitem__)  # fmt: skip
+    assert [e["verdict"] for e in reward.last] == ["pass", "untested", "untested", "fail"]
+    assert scores == [1.0, 0.2, 0.2, 0.0]
+    assert metrics["compile_reward/untested_rate"] == 0.5
+    # The twin: without ``untested`` the gate's pass is paid in full, tests or none (served by the ledger).
+    plain = CompileReward(gate)(prompts=["Write add."] * 2, completions=completions[1:3], crate=["rust"] * 2)
+    assert plain == [1.0, 1.0]

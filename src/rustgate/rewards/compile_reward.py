@@ -31,7 +31,9 @@ class RewardScores(BaseModel):
     """What each outcome is worth. ``avoided``: compiles, but by avoiding the task (see
     ``avoidance``). ``partial``: with it, a failing answer earns up to this much more, less for
     each error (``partial / (1 + errors)``). ``invented_penalty``: taken off a failure that calls
-    an API the pinned crates do not have."""
+    an API the pinned crates do not have. ``untested``: with the gate's test tier, what a passing
+    answer earns when none of its tests ran and passed (none written, all ``#[ignore]``): a test
+    reward then needs ``N passed``, N >= 1; None pays it as ``passed``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +44,14 @@ class RewardScores(BaseModel):
     avoided: float = 0.1
     partial: float = 0.0
     invented_penalty: float = 0.0
+    untested: float | None = None
+
+
+def tests_passed(result: GateResult) -> bool:
+    """Whether the test tier ran at least one of the answer's tests and all that ran passed."""
+    test = (result.details.get("tiers") or {}).get("test") or {}
+    counts = test.get("tests") or {}
+    return test.get("verdict") == "pass" and int(counts.get("passed") or 0) >= 1
 
 
 class CompileReward:
@@ -118,6 +128,8 @@ class CompileReward:
             entry["reward"] = s.avoided if avoided else s.passed
             if avoided:
                 entry.update(verdict="avoided", why=avoided)
+            elif s.untested is not None and "test" in self.gate.tiers and not tests_passed(result):
+                entry.update(reward=s.untested, verdict="untested", why="no test of the answer ran and passed")
         entry["cached"] = result.cached
         entry["codes"] = sorted({d.code for d in result.diagnostics if d.code and d.level.startswith("error")})
         return entry
@@ -136,6 +148,7 @@ class CompileReward:
             log_metric("compile_reward/fail_rate", verdicts["fail"] / n)
             log_metric("compile_reward/rejected_rate", (verdicts["rejected"] + verdicts["no code"]) / n)
             log_metric("compile_reward/avoided_rate", verdicts["avoided"] / n)
+            log_metric("compile_reward/untested_rate", verdicts["untested"] / n)
             log_metric("compile_reward/unscored_rate", sum(s["reward"] is None for s in scored) / n)
             log_metric("compile_reward/cache_hit_rate", sum(r.cached for r in results) / n)
         if log_extra is not None:
