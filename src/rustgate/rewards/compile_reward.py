@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from rustgate.eval.invented import invented_diagnostics
+from rustgate.eval.leaderboard import tier_outcome
 from rustgate.gates.compile import CompileGate
 from rustgate.records import GateResult
 from rustgate.rewards.avoidance import avoidance, rust_code
@@ -48,10 +49,9 @@ class RewardScores(BaseModel):
 
 
 def tests_passed(result: GateResult) -> bool:
-    """Whether the test tier ran at least one of the answer's tests and all that ran passed."""
-    test = (result.details.get("tiers") or {}).get("test") or {}
-    counts = test.get("tests") or {}
-    return test.get("verdict") == "pass" and int(counts.get("passed") or 0) >= 1
+    """Whether the test tier passed where it applies: it applies only when N passed >= 1
+    (``cargo.run_tiers.tests_verdict``), the rule eval's test pass@1 reads too."""
+    return tier_outcome((result.details.get("tiers") or {}).get("test")) is True
 
 
 class CompileReward:
