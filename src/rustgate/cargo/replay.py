@@ -303,6 +303,12 @@ def executables(source: CrateSource) -> list[Executable]:
     return found
 
 
+def only_target(source: CrateSource) -> _Target:
+    """The one target of a single-target sample (a batch member): its crate name and environment."""
+    (target,) = _targets(source)
+    return target
+
+
 def target_count(source: CrateSource) -> int:
     """How many rustc runs the sample is: a batch package holds samples of exactly one."""
     return len(_targets(source))
@@ -402,19 +408,15 @@ def check_replay(
             read.update(os.path.normpath(f) for f in files)
             declared = set(source.local_names) | known_modules
             outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, declared)
-            diagnostics += [_relative(d, root) for d in outcome.diagnostics]
+            diagnostics += [relative_diagnostic(d, root) for d in outcome.diagnostics]
             if outcome.reason and outcome.verdict != "error":  # an error's host path says where to look
                 outcome.reason = _relative_text(outcome.reason, root)
             if outcome.verdict != "pass":
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
         outcome.duration_s = time.monotonic() - started
-        if outcome.verdict == "pass" and all_given:
-            orphans = [p for p in source.given_sources() if p not in read]
-            if orphans:
-                reason = f"{orphans[0]} is never compiled: no `mod` declaration reaches it"
-                outcome = CheckOutcome("rejected", outcome.diagnostics, reason, outcome.duration_s, outcome.details)
-                outcome.details["never_compiled"] = orphans
+        if all_given:
+            outcome = never_compiled(outcome, source, read)
         if outcome.verdict == "pass" and then is not None:
             outcome = then(root, outcome)
         return outcome
@@ -422,7 +424,18 @@ def check_replay(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _relative(diagnostic: Diagnostic, root: Path) -> Diagnostic:
+def never_compiled(outcome: CheckOutcome, source: CrateSource, read: set[str]) -> CheckOutcome:
+    """A pass needs every file the answer gave to have been compiled (``read``: the dep-info files)."""
+    orphans = [p for p in source.given_sources() if p not in read] if outcome.verdict == "pass" else []
+    if not orphans:
+        return outcome
+    reason = f"{orphans[0]} is never compiled: no `mod` declaration reaches it"
+    rejected = CheckOutcome("rejected", outcome.diagnostics, reason, outcome.duration_s, outcome.details)
+    rejected.details["never_compiled"] = orphans
+    return rejected
+
+
+def relative_diagnostic(diagnostic: Diagnostic, root: Path) -> Diagnostic:
     """Paths into the scratch folder made package-relative, and rustgate's random long-type file
     names (deleted with the folder) made plain, so a verdict's text is the same on every run."""
     changed = {}

@@ -45,7 +45,10 @@ def add_compile_arguments(parser: argparse.ArgumentParser) -> None:
         help="with the clippy tier: a lint that fails an answer (clippy::needless_return or needless_return; "
         "`warnings` for every clippy lint); repeatable",
     )
-    parser.add_argument("--method", choices=["replay", "batch"], default="replay", help=argparse.SUPPRESS)
+    parser.add_argument("--method", choices=["replay", "single", "batch"], default="replay",
+        help="replay: cargo's rustc call, screened answers several to a rustc (default); single: one rustc per "
+        "answer (same verdicts and ledger entries); batch: one `cargo check` per profile",
+    )  # fmt: skip
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterable
 
 from rustgate.executors.base import CompileJob, Executor, Finished, RunSpec
@@ -22,10 +23,15 @@ class LocalExecutor(Executor):
 
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = max(1, jobs or default_jobs())
+        self.batch_counts: Counter[str] = Counter()  # batch members by outcome: done / again / alone
 
     def run(self, jobs: Iterable[CompileJob], spec: RunSpec) -> Finished:
         iterator = iter(jobs)
         first = next(iterator, None)
         if first is None:
             return
-        yield from run_jobs(Node(spec), itertools.chain([first], iterator), self.jobs)
+        node = Node(spec)
+        try:
+            yield from run_jobs(node, itertools.chain([first], iterator), self.jobs)
+        finally:
+            self.batch_counts.update(node.batch_counts)

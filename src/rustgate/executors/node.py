@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
+from rustgate.cargo.batch_screen import screen
 from rustgate.cargo.clippy import apply_clippy, clippy_driver, missing_clippy
 from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.doc_examples import doc_example_source, doc_examples
@@ -24,6 +26,7 @@ from rustgate.cargo.doc_tier import run_doc_examples, unbuilt_doc_examples, with
 from rustgate.cargo.execute import probe_program
 from rustgate.cargo.faults import os_failure
 from rustgate.cargo.isolation import Isolation, IsolationError, choose_isolation
+from rustgate.cargo.module_batch import check_modules
 from rustgate.cargo.replay import (
     BUILD_EMIT,
     CheckOutcome,
@@ -46,6 +49,7 @@ from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
 from rustgate.executors.base import CompileJob, Finished, RunSpec
+from rustgate.executors.batching import Batcher
 from rustgate.paths import cache_dir
 
 
@@ -61,6 +65,7 @@ class Node:
         self.toolchain: Toolchain | None = None
         self.isolation: Isolation | None = None
         self.profiles: dict[str, Profile] = {}
+        self.batch_counts: Counter[str] = Counter()  # members by what their batch decided (bench/)
         self.problem = self._set_up()
 
     def _set_up(self) -> str | None:
@@ -251,6 +256,41 @@ class Node:
         )  # fmt: skip
         return merge_sides(server, client, self.profiles[job.profile], job.client)
 
+    def check_members(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
+        """Jobs the batcher grouped (one profile, one screened kind) as modules of one rustc, each
+        finished as a single check would finish it; a lone job is a single check. Never raises."""
+        if len(jobs) < 2 or self.problem is not None:
+            return [self.check(job) for job in jobs]
+        state = self.warm(jobs[0].profile, jobs[0].fingerprint)
+        if isinstance(state, str):
+            return [CheckOutcome("error", reason=state)] * len(jobs)
+        assert self.toolchain is not None and self.isolation is not None
+        profile = self.profiles[jobs[0].profile]
+        limits = min((job.limits for job in jobs), key=lambda limits: limits.timeout_s)
+        outcomes: dict[int, CheckOutcome] = {}
+        pending = list(range(len(jobs)))
+        for _round in range(2):  # a clean member beside an error is batched once more, then alone
+            try:
+                members = check_modules(
+                    [jobs[i].source for i in pending], [screen(jobs[i].source).kind for i in pending], state,
+                    self.toolchain, profile.manifest_text, limits, self.isolation,
+                    known_modules=pinned_modules(profile),
+                )  # fmt: skip
+            except OSError:
+                break  # the single checks below say what failed
+            again = []
+            for i, member in zip(pending, members, strict=True):
+                with self._lock:
+                    self.batch_counts[member.state] += 1
+                if member.outcome is not None:
+                    outcomes[i] = self.later_tiers(jobs[i], state, member.outcome)
+                elif member.state == "again":
+                    again.append(i)
+            pending = again if len(again) >= 2 else []
+            if not pending:
+                break
+        return [outcomes[i] if i in outcomes else self.check(job) for i, job in enumerate(jobs)]
+
     def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
         """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises. A batch
         package has one target per sample, so a sample of several targets (a library and its
@@ -283,8 +323,9 @@ class Node:
 
 
 def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:
-    """Yield ``(key, outcome)`` for ``jobs`` on ``node`` as each finishes: ``threads`` rustc at a time
-    (replay), or one ``cargo check`` per profile (batch)."""
+    """Yield ``(key, outcome)`` for ``jobs`` on ``node`` as each finishes: ``threads`` rustc at a time,
+    batchable samples several to a rustc (``replay``, ``executors.batching``), each alone
+    (``single``), or one ``cargo check`` per profile (``batch``)."""
     if node.spec.method == "batch":
         groups: dict[str, list[CompileJob]] = {}
         for job in jobs:
@@ -294,6 +335,15 @@ def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:
         return
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         # Submitted as ``jobs`` yields them: compiles start while the caller still reads answers.
-        futures = {pool.submit(node.check, job): job.key for job in jobs}
+        futures: dict[Future[list[CheckOutcome]], list[str]] = {}
+        batcher = Batcher(threads) if node.spec.method == "replay" else None
+        for job in jobs:
+            if batcher is None:
+                futures[pool.submit(lambda j: [node.check(j)], job)] = [job.key]
+                continue
+            for ready in batcher.add(job):
+                futures[pool.submit(node.check_members, ready)] = [j.key for j in ready]
+        for ready in batcher.flush() if batcher is not None else []:
+            futures[pool.submit(node.check_members, ready)] = [j.key for j in ready]
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield from zip(futures[future], future.result(), strict=True)

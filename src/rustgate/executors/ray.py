@@ -82,7 +82,8 @@ class RayExecutor(Executor):
         return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
 
     def run(self, jobs: Iterable[CompileJob], spec: RunSpec) -> Finished:
-        jobs = list(jobs)  # batches are sized over the whole set
+        # Batches are sized over the whole set, one profile's jobs together (they share rustc runs).
+        jobs = sorted(jobs, key=lambda job: (job.profile, job.fingerprint))
         if not jobs:
             return
         try:

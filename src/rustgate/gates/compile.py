@@ -29,7 +29,7 @@ from rustgate.records import TIERS, Diagnostic, GateResult, Record
 
 log = logging.getLogger(__name__)
 
-Method = Literal["replay", "batch"]
+Method = Literal["replay", "single", "batch"]
 OnResult = Callable[[int, GateResult], None]
 _CHUNK = 16  # answers read (and looked up) before their compiles are handed on
 
@@ -47,8 +47,10 @@ def chosen_tiers(tiers: Sequence[str]) -> tuple[str, ...]:
 class CompileGate(Gate):
     """Checks each record's answer with the real compiler, in parallel, sandboxed, cached.
 
-    ``method="replay"`` (default, fastest) replays cargo's rustc call per sample;
-    ``method="batch"`` runs one ``cargo check`` over a package with a target per sample.
+    ``method="replay"`` (default, fastest) replays cargo's rustc call, several screened samples
+    to a rustc as modules of one crate (``cargo.module_batch``) with exactly the verdicts of
+    ``method="single"``, one rustc per sample (they share ledger entries); ``method="batch"`` runs
+    one ``cargo check`` over a package with a target per sample.
     ``sandbox`` is ``auto`` (rustgate's namespaces launcher, else bubblewrap, else refuse),
     ``bwrap``, ``namespaces`` or ``none`` (no isolation: explicit opt-in only).
     """
@@ -101,12 +103,17 @@ class CompileGate(Gate):
         self.isolation: Isolation | None = None  # the backend the last check used
         self.toolchain: Toolchain | None = None  # the toolchain the last check keyed with
 
+    @property
+    def verdict_method(self) -> str:
+        """How a verdict was reached, as the ledger keys it: batched and single replay give the same."""
+        return "replay" if self.method == "single" else self.method
+
     def identity(self) -> dict[str, Any]:
         """What can change a verdict (the run id and the report use it; jobs and caching cannot)."""
         identity = {
             "version": self.version,
             "profile": self.profile,
-            "method": self.method,
+            "method": self.verdict_method,
             "sandbox": requested_backend(self.sandbox),
             "limits": vars(self.limits),
             "max_answer_bytes": self.max_answer_bytes,
@@ -160,7 +167,7 @@ class CompileGate(Gate):
         parts: list[Any] = [
             "compile",
             self.version,
-            self.method,
+            self.verdict_method,
             source.profile,
             source.identity(),
             toolchain.verbose_version,
@@ -415,7 +422,7 @@ class CompileGate(Gate):
         details = {
             **self._details(source.profile, toolchain, isolation),
             "kind": source.kind,
-            "method": self.method,
+            "method": self.verdict_method,
             **outcome.details,
         }
         if source.notes:
