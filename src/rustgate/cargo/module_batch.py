@@ -48,6 +48,9 @@ from rustgate.cargo.toolchain import Toolchain
 from rustgate.cargo.warm import WarmProfile
 
 ROOT_FILE = "src/rustgate_batch.rs"
+# Lints whose text names a visibility: an answer's private item is `pub(crate)` at its crate root
+# and `pub(self)` in a module, so these are read from a check of the answer alone.
+_VISIBILITY_LINTS = frozenset({"private_interfaces", "private_bounds", "unnameable_types", "unreachable_pub"})
 _SUMMARY = ("aborting due to", "could not compile", "Some errors have detailed", "For more information about")
 
 
@@ -142,7 +145,7 @@ def _attribute(
     index = {f"src/{token}/": i for i, token in enumerate(tokens)}
     own: list[list[str]] = [[] for _ in tokens]
     has_error = [False] * n
-    shared = [False] * n
+    shared = [False] * n  # a line names another member or the root, or reads differently in a module
     for raw in split_lines(run.stderr):
         line = raw.strip()
         if not line.startswith("{"):
@@ -169,11 +172,15 @@ def _attribute(
             if text.startswith(_SUMMARY) or text.endswith(("warnings emitted", "warning emitted")):
                 continue
             return [Member("alone", why="a diagnostic no answer owns")] * n
+        code = message.get("code")
+        lint = code.get("code") if isinstance(code, dict) else None
         for i in owners:
+            if lint in _VISIBILITY_LINTS:
+                shared[i] = True
             own[i].append(line.replace(f"src/{tokens[i]}/", "src/").replace(f"{tokens[i]}::", ""))
             has_error[i] = has_error[i] or level.startswith("error")
             shared[i] = shared[i] or len(owners) > 1 or any(f == ROOT_FILE for f, _ in spans)
-    any_error = any(has_error) or any(shared)
+    any_error = any(has_error)
     if not any_error and run.returncode != 0:
         return [Member("alone", why=f"rustc exited {run.returncode} without errors")] * n
     read: list[set[str]] = [set() for _ in tokens]
