@@ -84,7 +84,6 @@ def _span_files(value: Any, found: list[tuple[str, int]]) -> None:
 
 def check_modules(
     sources: list[CrateSource],
-    kinds: list[str],
     warm: WarmProfile,
     toolchain: Toolchain,
     manifest_text: str,
@@ -93,7 +92,8 @@ def check_modules(
     *,
     known_modules: frozenset[str] = frozenset(),
 ) -> list[Member]:
-    """One rustc over ``sources`` (all screened into one group); never raises for a sample."""
+    """One rustc over ``sources`` (all screened into one group, so each is a "lib" or a "bin");
+    never raises for a sample."""
     started = time.monotonic()
     scratch = scratch_dir("batch-")
     n = len(sources)
@@ -109,7 +109,7 @@ def check_modules(
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(text, encoding="utf-8")
         lines = ["// rustgate: one module per answer (cargo.module_batch)"]
-        lines += [_root_line(token, kind) for token, kind in zip(tokens, kinds, strict=True)]
+        lines += [_root_line(token, source.kind) for token, source in zip(tokens, sources, strict=True)]
         (root / ROOT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (root / "Cargo.toml").write_text(manifest_text, encoding="utf-8")
         (root / "out").mkdir()

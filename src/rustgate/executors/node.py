@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
-from rustgate.cargo.batch_screen import screen
 from rustgate.cargo.clippy import apply_clippy, clippy_driver, missing_clippy
 from rustgate.cargo.crate_modules import pinned_modules
 from rustgate.cargo.doc_examples import doc_example_source, doc_examples
@@ -272,7 +271,7 @@ class Node:
         for _round in range(2):  # a clean member beside an error is batched once more, then alone
             try:
                 members = check_modules(
-                    [jobs[i].source for i in pending], [screen(jobs[i].source).kind for i in pending], state,
+                    [jobs[i].source for i in pending], state,
                     self.toolchain, profile.manifest_text, limits, self.isolation,
                     known_modules=pinned_modules(profile),
                 )  # fmt: skip
