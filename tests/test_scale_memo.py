@@ -148,6 +148,7 @@ def test_a_new_context_reads_every_line_again(warm_cache: Path, tmp_path: Path, 
 
 
 def test_errors_are_never_remembered(warm_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rustgate.cargo import module_batch
     from rustgate.executors import node
 
     data = write_rows(tmp_path / "d.jsonl", [row(f"e-{i}", distinct_code(400 + i)) for i in range(3)])
@@ -158,6 +159,7 @@ def test_errors_are_never_remembered(warm_cache: Path, tmp_path: Path, monkeypat
     with Ledger(tmp_path / "ledger.sqlite3") as ledger:
         with monkeypatch.context() as patch:
             patch.setattr(node, "check_replay", broken)
+            patch.setattr(module_batch, "run_limited", broken)  # the batched replay's rustc fails the same way
             failing = validate([data], ledger=ledger)
         assert {f.verdict for f in failing.findings} == {"error"} and len(failing.findings) == 3
         parsed = _counting(monkeypatch)
