@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from rustgate.cargo.batch_screen import screen
 from rustgate.cargo.extract import CrateSource, extract_crate
 from rustgate.cargo.templates import load_profiles
 from rustgate.executors import batching
+from rustgate.executors.local import LocalExecutor
 from rustgate.gates.compile import CompileGate, Method
 from rustgate.ledger import Ledger
 from rustgate.records import GateResult, Record
@@ -182,7 +184,16 @@ VICTIMS = [
     ("victim-async-main", "async fn main() {}"),
     ("victim-clean", "pub fn add(a: u32, b: u32) -> u32 { a + b }"),
     ("victim-vec-macro", "pub fn v() -> Vec<u32> { vec![1, 2] }"),
-]
+    # rustc prints `Result` bare while the name is unique in the crate, its full path once it is not
+    ("victim-must-use-result", "pub fn f() -> Result<(), std::fmt::Error> { Ok(()) }\npub fn g() { f(); }"),
+    ("victim-must-use-local", "#[must_use]\npub struct Guard;\npub fn k() -> Guard { Guard }\npub fn m() { k(); }"),
+    # errors read from a batch: a borrow-check error (rustc's last phase), a lint error (alone, rustc goes on)
+    ("victim-borrowck", "pub fn f() -> Vec<u8> {\n    let v = Vec::new();\n    let w = v;\n    drop(w);\n    v\n}"),
+    ("victim-lint-error", "#[deny(unused_variables)]\npub fn f() { let x = 1; }\nfn dead() {}"),
+    ("victim-nested-must-use",
+     "pub mod inner {\n    #[must_use]\n    pub struct Guard;\n}\npub fn make() -> inner::Guard { inner::Guard }\n"
+     "pub fn m() { make(); }"),
+]  # fmt: skip
 POISONERS = [
     ("poison-type-error", "pub fn f() -> u32 { \"not a number\" }"),
     ("poison-glob", "pub use std::collections::*;\npub use std::fmt::*;\npub fn f() {}"),
@@ -194,6 +205,14 @@ POISONERS = [
     ("poison-item-clash", "pub struct String;\npub fn main() {}\npub fn f() -> String { String }"),
     ("poison-recursion", "#![recursion_limit = \"8\"]\npub fn f() {}"),
     ("poison-main-name", "pub fn main() -> u32 { 1 }"),
+    ("poison-result-alias",
+     "pub type Result<T> = std::result::Result<T, Error>;\npub struct Error;\npub struct Guard;"),
+    # fatal errors: rustc stops at once, before any neighbour's later errors
+    ("poison-trait-overflow",
+     "pub struct S<T>(T);\npub trait Tr { fn go(self); }\nimpl<T> Tr for S<T> where S<S<T>>: Tr {\n"
+     "    fn go(self) { S(self).go() }\n}\npub fn y() { S(1u8).go(); }"),
+    ("poison-macro-recursion", "macro_rules! r { () => { r!(); } }\npub fn y() { r!(); }"),
+    ("poison-glob-trait", "use std::io::*;\npub fn w(out: &mut Vec<u8>) { let _ = out.write_all(b\"x\"); }"),
 ]  # fmt: skip
 
 
@@ -204,11 +223,16 @@ def test_poisoning_samples_never_change_a_neighbours_entry(
 ) -> None:
     records = [record(rid, answer(code)) for rid, code in VICTIMS + POISONERS]
     single = {r.id: x for r, x in zip(records, _check(records, "single"), strict=True)}
-    expected = {"victim-deny-dead-code": "fail", "victim-ambiguous-default": "fail", "victim-async-main": "fail",
+    expected = {"victim-borrowck": "fail", "victim-lint-error": "fail", "poison-trait-overflow": "fail",
+                "victim-deny-dead-code": "fail", "victim-ambiguous-default": "fail", "victim-async-main": "fail",
                 "victim-clean": "pass", "victim-program": "pass", "poison-type-error": "fail"}  # fmt: skip
     for rid, verdict in expected.items():
         assert single[rid].verdict == verdict, (rid, single[rid].reason)
     assert any(d.code == "dead_code" for d in single["victim-program"].diagnostics)
+    assert any(d.code == "E0382" for d in single["victim-borrowck"].diagnostics)
+    assert any(d.code == "dead_code" for d in single["victim-lint-error"].diagnostics)
+    assert any(d.message == "unused `Result` that must be used" for d in single["victim-must-use-result"].diagnostics)
+    assert any(d.message == "unused `Guard` that must be used" for d in single["victim-nested-must-use"].diagnostics)
     _assert_same_entries(records, seed, len(records), monkeypatch)
 
 
@@ -221,3 +245,29 @@ def test_batched_and_single_mode_share_ledger_entries(warm_cache: Path, tmp_path
     assert [r.verdict for r in first] == ["pass"] * 4 and not any(r.cached for r in first)
     assert all(r.cached for r in again)
     assert [_entry(a) | {"cached": True} for a in first] == [_entry(b) for b in again]
+
+
+def _batch_states(records: list[Record]) -> tuple[dict[str, dict[str, Any]], Counter[str]]:
+    executor = LocalExecutor(jobs=1)  # one thread: all records in one batch
+    results = CompileGate(timeout_s=60, method="replay", use_cache=False, executor=executor).check(records)
+    return {r.id: _entry(x) for r, x in zip(records, results, strict=True)}, executor.batch_counts
+
+
+@pytest.mark.cargo
+def test_errors_are_read_from_a_batch_only_when_rustc_ran_every_body(warm_cache: Path) -> None:
+    code = dict(VICTIMS + POISONERS)
+    plain = [record(rid, answer(code[rid])) for rid in ("victim-borrowck", "poison-type-error", "victim-clean")]
+    single = {r.id: _entry(x) for r, x in zip(plain, _check(plain, "single"), strict=True)}
+    batched, states = _batch_states(plain)
+    assert batched == single
+    assert states == {"done": 2, "again": 1}  # both failures decided in the batch; the pass is checked again
+    assert batched["victim-borrowck"]["verdict"] == "fail"
+    # A neighbour's fatal error (trait overflow) stops rustc before borrow checking: the victim's
+    # type error comes, its borrow error never does, and the canary is silent.
+    two_phases = 'pub fn a() -> u32 {\n    "x"\n}\n' + code["victim-borrowck"]
+    fatal = [record("victim-two-phases", answer(two_phases)),
+             record("poison-trait-overflow", answer(code["poison-trait-overflow"]))]  # fmt: skip
+    single = {r.id: _entry(x) for r, x in zip(fatal, _check(fatal, "single"), strict=True)}
+    assert {"E0308", "E0382"} <= {d["code"] for d in single["victim-two-phases"]["diagnostics"]}
+    batched, states = _batch_states(fatal)
+    assert batched == single and states["done"] == 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -38,6 +39,7 @@ from rustgate.cargo.replay import (
     outcome_from_run,
     read_only_paths,
     relative_diagnostic,
+    relative_text,
     replay_argv,
     sample_env,
     target_env,
@@ -51,6 +53,10 @@ ROOT_FILE = "src/rustgate_batch.rs"
 # Lints whose text names a visibility: an answer's private item is `pub(crate)` at its crate root
 # and `pub(self)` in a module, so these are read from a check of the answer alone.
 _VISIBILITY_LINTS = frozenset({"private_interfaces", "private_bounds", "unnameable_types", "unreachable_pub"})
+# Messages whose paths are the import as written (unused, unresolved) or a deprecated item's full
+# path, which rustc prints without shortening (``with_no_trimmed_paths`` in its stability pass).
+_VERBATIM_MESSAGES = frozenset({"unused_imports", "E0432", "deprecated"})
+_ERROR_CODE = re.compile(r"E[0-9]{4}")
 _SUMMARY = ("aborting due to", "could not compile", "Some errors have detailed", "For more information about")
 
 
@@ -66,8 +72,56 @@ class Member:
 def _root_line(token: str, kind: str) -> str:
     if kind == "lib":
         return f'#[path = "{token}/lib.rs"] pub mod {token};'
-    entry = "fn t<T: ::std::process::Termination>(_: fn() -> T) {} t(main)"
+    entry = f"fn {token}t<T: ::std::process::Termination>(_: fn() -> T) {{}} {token}t(main)"
     return f'pub mod {token} {{ include!("{token}/main.rs"); pub fn {token}() {{ {entry} }} }}'
+
+
+def _canary_line(token: str) -> str:
+    """The root's last body: its ``unused_mut`` warning comes from borrow checking, which runs on
+    every body in source order after every body was type-checked. Seeing it proves that no
+    neighbour's error stopped rustc early (macro recursion, trait overflow), so each member's
+    errors up to rustc's stop after borrow checking are all there, as they would be alone."""
+    return f"#[warn(unused_mut)] pub fn {token}canary() -> u8 {{ let mut {token}v = 0u8; {token}v }}"
+
+
+def _prints_paths(message: Any, lint: str | None, token: str) -> bool:
+    """Whether rustc's own words in a diagnostic hold a ``::`` path. rustc prints a name bare when
+    it is unique in the crate, and in full once any other item (or a glob that reaches one) shares
+    it: a neighbour's ``type Result<T>`` turns a member's "unused `Result`" into "unused
+    `std::result::Result`". A bare name is unique alone when it is unique in the batch; a path
+    may not have been, so such a diagnostic is read alone. Some messages quote the answer's own
+    path or a full path that rustc never shortens: those are read as they are."""
+    texts: list[str] = []
+
+    def collect(value: Any, top: bool, depth: int = 0) -> None:
+        if not isinstance(value, dict):
+            return
+        if depth > 8:  # rustc nests one level; deeper is nothing to trust
+            texts.append("::")
+            return
+        if not (top and lint in _VERBATIM_MESSAGES):
+            texts.append(str(value.get("message") or ""))
+        for span in value.get("spans") or []:
+            if isinstance(span, dict):
+                texts.extend(str(span.get(key) or "") for key in ("label", "suggested_replacement"))
+        for child in value.get("children") or []:
+            collect(child, False, depth + 1)
+
+    collect(message, True)
+    return any("::" in text.replace(f"{token}::", "") for text in texts)
+
+
+def _level_notes(message: Any, lint: str) -> bool:
+    """Whether a lint's diagnostic carries the note on where its level comes from ("`#[warn(x)]`
+    on by default", "implied by"). rustc prints that note once per compile, so a member whose
+    neighbour met the lint first would lack it: such a member is read alone."""
+    hyphen = lint.replace("_", "-")
+    for child in message.get("children") or []:
+        if isinstance(child, dict) and not child.get("spans"):
+            text = str(child.get("message") or "")
+            if f"({lint})" in text or f" {hyphen}`" in text:
+                return True
+    return False
 
 
 def _span_files(value: Any, found: list[tuple[str, int]]) -> None:
@@ -110,6 +164,7 @@ def check_modules(
                     path.write_text(text, encoding="utf-8")
         lines = ["// rustgate: one module per answer (cargo.module_batch)"]
         lines += [_root_line(token, source.kind) for token, source in zip(tokens, sources, strict=True)]
+        lines.append(_canary_line(f"rg{secrets.token_hex(12)}"))
         (root / ROOT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         (root / "Cargo.toml").write_text(manifest_text, encoding="utf-8")
         (root / "out").mkdir()
@@ -145,6 +200,10 @@ def _attribute(
     index = {f"src/{token}/": i for i, token in enumerate(tokens)}
     own: list[list[str]] = [[] for _ in tokens]
     has_error = [False] * n
+    hard_error = [False] * n  # an error that is no lint's: alone, rustc would stop where the batch did
+    canary_line, reached = n + 2, False
+    lints_of: list[set[str]] = [set() for _ in tokens]
+    noted_by: dict[str, int] = {}  # lint -> the member whose diagnostic carried its once-only level note
     shared = [False] * n  # a line names another member or the root, or reads differently in a module
     for raw in split_lines(run.stderr):
         line = raw.strip()
@@ -164,6 +223,13 @@ def _attribute(
             _span_files(message.get("children"), spans)
         except RecursionError:  # macro expansions nested past Python's stack: let single checks read it
             return [Member("alone", why="unreadable compiler output")] * n
+        code = message.get("code")
+        lint = code.get("code") if isinstance(code, dict) else None
+        if spans and all(f == ROOT_FILE and line_no == canary_line for f, line_no in spans):
+            if lint == "unused_mut" and level == "warning":
+                reached = True
+                continue
+            return [Member("alone", why="the batch's canary read differently")] * n
         owners = set()
         for file_name, line_no in spans:
             if file_name == ROOT_FILE:
@@ -175,17 +241,25 @@ def _attribute(
             if text.startswith(_SUMMARY) or text.endswith(("warnings emitted", "warning emitted")):
                 continue
             return [Member("alone", why="a diagnostic no answer owns")] * n
-        code = message.get("code")
-        lint = code.get("code") if isinstance(code, dict) else None
         for i in owners:
-            if lint in _VISIBILITY_LINTS:
+            if lint in _VISIBILITY_LINTS or _prints_paths(message, lint, tokens[i]):
                 shared[i] = True
+            if any(other in line for j, other in enumerate(tokens) if j != i):
+                shared[i] = True  # it names a neighbour
+            if lint is not None and not _ERROR_CODE.fullmatch(str(lint)):
+                lints_of[i].add(str(lint))
+                if _level_notes(message, str(lint)):
+                    noted_by.setdefault(str(lint), i)
             own[i].append(line.replace(f"src/{tokens[i]}/", "src/").replace(f"{tokens[i]}::", ""))
             has_error[i] = has_error[i] or level.startswith("error")
+            if level == "error" and (lint is None or _ERROR_CODE.fullmatch(str(lint))):
+                hard_error[i] = True
             shared[i] = shared[i] or len(owners) > 1 or any(f == ROOT_FILE for f, _ in spans)
     any_error = any(has_error)
     if not any_error and run.returncode != 0:
         return [Member("alone", why=f"rustc exited {run.returncode} without errors")] * n
+    if not any_error and not reached:  # something silenced rustc's own warning: trust nothing of it
+        return [Member("alone", why="the batch's canary never spoke")] * n
     read: list[set[str]] = [set() for _ in tokens]
     for name in dep_info_files(root / "out" / f"{crate_name}.d"):
         normal = os.path.normpath(os.path.relpath(name, root) if os.path.isabs(name) else name)
@@ -195,18 +269,28 @@ def _attribute(
         if owner is None:
             return [Member("alone", why="the batch read a file outside its answers")] * n
         read[owner].add("src/" + normal.removeprefix(f"src/{tokens[owner]}/"))
+    for i, lints in enumerate(lints_of):
+        if any(noted_by.get(lint, i) != i for lint in lints):
+            shared[i] = True  # a neighbour took the lint's level note
+    # Errors are the member's own when rustc provably ran every body (the canary) and stopped
+    # where it would alone (an error that no lint level can lift), with exit 1 as a plain failure.
+    errors_hold = reached and run.returncode == 1
     members = []
     for i, source in enumerate(sources):
-        if has_error[i] or shared[i]:
+        if shared[i]:
+            members.append(Member("alone", why="a diagnostic reads differently in a batch"))
+        elif has_error[i] and hard_error[i] and errors_hold:
+            members.append(Member("done", _decided(own[i], root, source, read[i], limits, known_modules, share, 1)))
+        elif has_error[i]:
             members.append(Member("alone", why="errors are confirmed alone"))
         elif any_error:
             members.append(Member("again", why="a neighbour's error hides late lints"))
         else:
-            members.append(Member("done", _passed(own[i], root, source, read[i], limits, known_modules, share)))
+            members.append(Member("done", _decided(own[i], root, source, read[i], limits, known_modules, share, 0)))
     return members
 
 
-def _passed(
+def _decided(
     lines: list[str],
     root: Path,
     source: CrateSource,
@@ -214,11 +298,15 @@ def _passed(
     limits: Limits,
     known_modules: frozenset[str],
     share: float,
+    returncode: int,
 ) -> CheckOutcome:
-    """The member's entry, by the single check's rule, from its own lines of an error-free batch."""
-    result = SandboxResult(0, "", "\n".join(lines), share)
+    """The member's entry, by the single check's rule, from its own lines, as the exit code a
+    check alone would have ended with (0: an error-free batch; 1: its own errors)."""
+    result = SandboxResult(returncode, "", "\n".join(lines), share)
     declared = set(source.local_names) | known_modules
     outcome = outcome_from_run(result, parse_rustc_json(lines), limits, declared)
     outcome.diagnostics = errors_first([relative_diagnostic(d, root) for d in outcome.diagnostics])[:MAX_DIAGNOSTICS]
+    if outcome.reason and outcome.verdict != "error":
+        outcome.reason = relative_text(outcome.reason, root)
     outcome.duration_s = share
     return never_compiled(outcome, source, read)

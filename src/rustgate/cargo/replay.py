@@ -410,7 +410,7 @@ def check_replay(
             outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, declared)
             diagnostics += [relative_diagnostic(d, root) for d in outcome.diagnostics]
             if outcome.reason and outcome.verdict != "error":  # an error's host path says where to look
-                outcome.reason = _relative_text(outcome.reason, root)
+                outcome.reason = relative_text(outcome.reason, root)
             if outcome.verdict != "pass":
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
@@ -442,13 +442,13 @@ def relative_diagnostic(diagnostic: Diagnostic, root: Path) -> Diagnostic:
     for key in ("message", "rendered", "file"):
         value = getattr(diagnostic, key)
         if isinstance(value, str):
-            new = _relative_text(value, root)
+            new = relative_text(value, root)
             if new != value:
                 changed[key] = new
     return diagnostic.model_copy(update=changed) if changed else diagnostic
 
 
-def _relative_text(text: str, root: Path) -> str:
+def relative_text(text: str, root: Path) -> str:
     return _LONG_TYPE.sub("long-type.txt", text.replace(f"{root}/", ""))
 
 
