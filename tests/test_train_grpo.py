@@ -66,6 +66,8 @@ def _train_and_check(path: Path, out: Path, capsys: pytest.CaptureFixture[str]) 
     assert all(p["rewards/judge_reward/mean"] == pytest.approx(0.8) for p in curve)  # 8 of 10, from the judge server
     assert metrics["reward_weights"] == [2.0, 1.0] and metrics["judge"] == "openai:test-judge"
     assert metrics["reward"]["last"] == curve[-1]
+    page = (out / "reward_report.md").read_text()
+    assert "| pass rate |" in page and "| 1 | " in page and "| 2 | " in page
     adapter = json.loads((out / "adapter_config.json").read_text())
     assert adapter["r"] == 8
     assert load_config(out / "arcwright-train.resolved.toml").grpo.compile_weight == 2.0  # type: ignore[union-attr]
@@ -73,6 +75,28 @@ def _train_and_check(path: Path, out: Path, capsys: pytest.CaptureFixture[str]) 
 
     # Resume from the checkpoint: nothing left to train, the run still finishes cleanly.
     assert main(["grpo", "--config", str(path), "--resume"]) == 0
+
+
+def test_a_resumed_run_continues_the_reward_curve(
+    snippet_model: tuple[Path, list[list[int]]], tmp_path: Path
+) -> None:
+    model, banned = snippet_model
+    records = [make_record(i, crate="rust", prompt=f"Print {i} in Rust.") for i in range(4)]
+    data = write_dataset(tmp_path / "ds", records, [make_record(9, crate="rust")], required_gates=("compile",))
+    out = tmp_path / "run"
+    path = grpo_config(tmp_path / "train.toml", model, data, out, banned)
+    doc = tomlkit.parse(path.read_text())
+    doc["grpo"]["max_steps"] = 1  # type: ignore[index]
+    path.write_text(tomlkit.dumps(doc))
+    assert main(["grpo", "--config", str(path)]) == 0
+    first = [json.loads(line) for line in (out / "reward_curve.jsonl").read_text().splitlines()]
+    assert [p["step"] for p in first] == [1]
+    doc["grpo"]["max_steps"] = 2  # type: ignore[index]
+    path.write_text(tomlkit.dumps(doc))
+    assert main(["grpo", "--config", str(path), "--resume"]) == 0
+    curve = [json.loads(line) for line in (out / "reward_curve.jsonl").read_text().splitlines()]
+    assert [p["step"] for p in curve] == [1, 2] and curve[0] == first[0]
+    assert "| 1 | " in (out / "reward_report.md").read_text()
 
 
 def test_a_batch_that_does_not_hold_whole_groups_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,20 +23,10 @@ from arcwright_train.gated import load_gated
 from arcwright_train.hub import check_model
 from arcwright_train.outputs import RESOLVED_CONFIG, begin, plan_output, record_written, write_json, write_text
 from arcwright_train.passthrough import check_report_to, lora_config
+from arcwright_train.reward_report import COLUMNS, CURVE, REPORT, read_curve, render_report
 from arcwright_train.scaffold import render
 
-CURVE = "reward_curve.jsonl"
-_CURVE_KEYS = (
-    "reward",
-    "reward_std",
-    "rewards/compile_reward/mean",
-    "rewards/judge_reward/mean",
-    "compile_reward/pass_rate",
-    "compile_reward/rejected_rate",
-    "compile_reward/avoided_rate",
-    "compile_reward/unscored_rate",
-    "compile_reward/cache_hit_rate",
-)
+_CURVE_KEYS = tuple(key for key, _ in COLUMNS)
 
 
 def prompts_of(config: TrainConfig, *, allow_ungated: bool = False) -> tuple[list[dict[str, str]], str]:
@@ -97,14 +87,15 @@ def grpo_args(config: TrainConfig, device: str, bf16: bool) -> Any:
         raise ConfigError(f"trl refused the GRPO arguments: {exc}") from exc
 
 
-def _curve_callback(folder: Path) -> Any:
+def _curve_callback(folder: Path, kept: list[dict[str, float]]) -> Any:
     from transformers import TrainerCallback
 
     class RewardCurve(TrainerCallback):
-        """Each logged step's reward numbers, rewritten whole (never a half-written file)."""
+        """Each logged step's reward numbers, rewritten whole (never a half-written file), after
+        ``kept``: what a resumed run had logged up to its checkpoint."""
 
         def __init__(self) -> None:
-            self.points: list[dict[str, float]] = []
+            self.points: list[dict[str, float]] = list(kept)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             if not state.is_world_process_zero or not logs or "reward" not in logs:
@@ -170,19 +161,20 @@ def train_grpo(
         )
         rewards.append(JudgeReward(JudgeGate(client), compile_gate=gate))
     out = Path(config.output_dir)
+    resume_from = output.resume_from
+    curve_callback = _curve_callback(out, read_curve(out, up_to_step=resume_from.step) if resume_from else [])
     trainer = GRPOTrainer(
         model=model, reward_funcs=rewards, args=args, train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, peft_config=peft_config,
-        callbacks=[outputs_callback(out), _curve_callback(out)],
+        callbacks=[outputs_callback(out), curve_callback],
     )  # fmt: skip
     resolved = render(config, header=["The config this GRPO run resolved to (file + command line)."])
     begin(output, resolved)
-    resume_from = output.resume_from
     result = trainer.train(resume_from_checkpoint=str(resume_from.path) if resume_from else None)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
     write_text(out / RESOLVED_CONFIG, resolved)
-    curve = [json.loads(line) for line in (out / CURVE).read_text().splitlines()] if (out / CURVE).exists() else []
+    curve: list[dict[str, float]] = curve_callback.points
     metrics = {
         "recipe": "grpo",
         "global_step": int(result.global_step),
@@ -200,6 +192,9 @@ def train_grpo(
         "resumed_from": str(resume_from.path) if resume_from else None,
     }
     write_json(out / "metrics.json", metrics)
+    facts = {"model": config.model_name_or_path, "prompts": f"{len(rows)} from {source}", "reward": rewarded,
+             "steps": str(metrics["global_step"]), "resumed from": metrics["resumed_from"] or "no"}  # fmt: skip
+    write_text(out / REPORT, render_report(curve, facts))
     record_written(out, status="finished")
     last = curve[-1]["reward"] if curve else None
     echo(f"grpo done: {metrics['global_step']} steps, last mean reward {last}; wrote {out}")

@@ -9,11 +9,15 @@ The token is 96 random bits: no answer can name a neighbour, and ``src/<token>/`
 ``<token>::`` can be stripped from rustc's output without touching anything else.
 
 Exactness: rustc skips its late lints (``dead_code``, item-level ``deny``, privacy) once any
-error exists, so a member's clean result counts only from a batch with no errors at all. A
-member with errors, one a diagnostic shares with another, or any batch that ran abnormally
-(timeout, memory, output, signal, a file outside the members) is checked alone; a clean member
-of a batch with errors is batched again. A member's entry is built by the same
-``outcome_from_run`` rule as a single check, from its own lines only.
+error exists, so a member's clean result counts only from a batch with no errors; a clean
+member of a batch with errors is batched again. A member's errors count from a batch when a
+canary (the root's last body) proves rustc ran every body and the member has a non-lint error
+(so alone rustc would stop where the batch did); otherwise it is checked alone. So is a member
+whose diagnostic may read differently in a batch (a neighbour's token, a visibility, a full
+path where a name is unique alone, a once-per-compile lint note a neighbour took), and every
+member of a batch that ran abnormally (timeout, memory, output, signal, a file outside the
+members). A member's entry is built by the same ``outcome_from_run`` rule as a single check,
+from its own lines only (docs/compile-gate.md has the reasons).
 """
 
 from __future__ import annotations
