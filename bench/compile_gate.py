@@ -1,16 +1,18 @@
 """Compile-gate throughput, side by side in one run: naive cargo, rustgate, and the rustc floor.
 
-    python bench/compile_gate.py [--per-crate 20] [--cache-records 1000]
+    python bench/compile_gate.py [--per-crate 20] [--set mixed|passing] [--skip-naive]
 
 naive     a fresh scratch Cargo project per sample, one shared (warm) target dir, sequential
           ``cargo check``: what a script around cargo does.
-rustgate  ``CompileGate`` (rustc replay, sandboxed, default jobs = cores + 1), cache off;
-          ``--sandbox`` picks the isolation backend (default: auto).
-floor     the bare rustc time of the sample crates alone (no sandbox, no Python), summed and
-          divided by the cores: no checker can beat it.
+rustgate  ``CompileGate`` (the default: batched rustc replay, sandboxed, jobs = cores + 1), cache off.
+single    the same gate with ``method="single"``: one sandboxed rustc per sample.
+floor     the bare rustc time of the sample crates alone (no sandbox, no Python), one rustc per
+          sample, summed and divided by the cores: the floor of checking samples one by one.
 
-Each phase runs in its own child process so peak memory (max RSS of any process it spawned)
-is measured per phase. The last line is ``ratio_vs_naive=X ratio_vs_floor=Y``.
+``--set passing`` keeps the samples the corpus expects to pass (gated data: what validation, the
+hook and re-imports check); ``--per-crate 334 --skip-naive`` is the 1k-sample run. Each phase
+runs in its own child process so peak memory (max RSS of any process it spawned) is measured
+per phase. The last line is ``ratio_vs_naive=X ratio_vs_floor=Y`` (naive is 0 when skipped).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -36,17 +40,20 @@ from rustgate.cargo.replay import replay_argv, sample_env, write_sample  # noqa:
 from rustgate.cargo.templates import Profile, load_profiles  # noqa: E402
 from rustgate.cargo.toolchain import Toolchain, detect_toolchain  # noqa: E402
 from rustgate.cargo.warm import WarmProfile, warm_profile  # noqa: E402
-from rustgate.gates.compile import CompileGate  # noqa: E402
+from rustgate.executors.local import LocalExecutor  # noqa: E402
+from rustgate.gates.compile import CompileGate, Method  # noqa: E402
 from rustgate.ledger import Ledger  # noqa: E402
 from rustgate.records import Record  # noqa: E402
 
 
-def samples(per_crate: int) -> list[Record]:
-    """``per_crate`` distinct records per framework: corpus samples made unique by a suffix."""
+def samples(per_crate: int, which: str = "mixed") -> list[Record]:
+    """``per_crate`` distinct records per framework: corpus samples made unique by a suffix
+    (``which="passing"``: only those the corpus expects to pass)."""
     records = []
     for group in (AXUM, LEPTOS, RIG):
+        kept = [s for s in group if which == "mixed" or s.expect == "pass"]
         for i in range(per_crate):
-            base: Sample = group[i % len(group)]
+            base: Sample = kept[i % len(kept)]
             row = base.row()
             row["id"] = f"{base.id}-{i}"
             answer = row["messages"][1]["content"]  # type: ignore[index]
@@ -109,13 +116,19 @@ def phase_naive(records: list[Record]) -> dict[str, float]:
     return {"seconds": elapsed, "passed": passed}
 
 
-def phase_rustgate(records: list[Record]) -> dict[str, float]:
-    gate = CompileGate(use_cache=False)
+def phase_rustgate(records: list[Record], method: Method = "replay") -> dict[str, Any]:
+    executor = LocalExecutor()
+    gate = CompileGate(use_cache=False, method=method, executor=executor)
     started = time.perf_counter()
     results = gate.check(records)
     elapsed = time.perf_counter() - started
     sandbox = gate.isolation.backend if gate.isolation else "?"
-    return {"seconds": elapsed, "passed": sum(r.verdict == "pass" for r in results), "sandbox": sandbox}
+    passed = sum(r.verdict == "pass" for r in results)
+    return {"seconds": elapsed, "passed": passed, "sandbox": sandbox, "batches": dict(executor.batch_counts)}
+
+
+def phase_single(records: list[Record]) -> dict[str, Any]:
+    return phase_rustgate(records, "single")
 
 
 def phase_floor(records: list[Record]) -> dict[str, float]:
@@ -172,7 +185,12 @@ def phase_cache(count: int) -> dict[str, float]:
     return {"seconds": elapsed, "first_seconds": first, "passed": sum(r.verdict == "pass" for r in results)}
 
 
-PHASES = {"naive": phase_naive, "rustgate": phase_rustgate, "floor": phase_floor}
+PHASES: dict[str, Callable[[list[Record]], dict[str, Any]]] = {
+    "naive": phase_naive,
+    "rustgate": phase_rustgate,
+    "single": phase_single,
+    "floor": phase_floor,
+}
 
 
 def _children(pid: int) -> list[int]:
@@ -219,17 +237,17 @@ class PeakMemory(threading.Thread):
             self.stop.wait(0.05)
 
 
-def child(phase: str, per_crate: int, cache_records: int) -> None:
+def child(phase: str, per_crate: int, cache_records: int, which: str) -> None:
     sampler = PeakMemory()
     sampler.start()
-    result = phase_cache(cache_records) if phase == "cache" else PHASES[phase](samples(per_crate))
+    result = phase_cache(cache_records) if phase == "cache" else PHASES[phase](samples(per_crate, which))
     sampler.stop.set()
     sampler.join()
     result["peak_rss_mb"] = sampler.peak_kib / 1024
     print(json.dumps(result))
 
 
-def run_phase(phase: str, args: argparse.Namespace) -> dict[str, float]:
+def run_phase(phase: str, args: argparse.Namespace) -> dict[str, Any]:
     cmd = [
         sys.executable,
         __file__,
@@ -239,6 +257,8 @@ def run_phase(phase: str, args: argparse.Namespace) -> dict[str, float]:
         str(args.per_crate),
         "--cache-records",
         str(args.cache_records),
+        "--set",
+        args.set,
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -249,20 +269,22 @@ def main() -> None:
     parser.add_argument("--per-crate", type=int, default=20, help="samples per framework (3 frameworks)")
     parser.add_argument("--cache-records", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of rustgate and floor (median)")
+    parser.add_argument("--set", choices=["mixed", "passing"], default="mixed", help="all samples, or the passing")
+    parser.add_argument("--skip-naive", action="store_true", help="leave naive cargo out (the 1k-sample run)")
     parser.add_argument("--phase", choices=[*PHASES, "cache"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        child(args.phase, args.per_crate, args.cache_records)
+        child(args.phase, args.per_crate, args.cache_records, args.set)
         return
     toolchain = detect_toolchain()
     for profile in load_profiles().values():
         warm_profile(profile, toolchain)
     n = 3 * args.per_crate
-    print(f"{n} samples (axum, leptos, rig x {args.per_crate}), {os.cpu_count()} cores, {toolchain.version}")
-    # naive once (it is slow); rustgate and floor alternate for --rounds, and the median counts,
-    # so a burst of load on this shared machine does not decide the ratio.
-    results = {"naive": run_phase("naive", args)}
-    rounds: dict[str, list[dict[str, float]]] = {"rustgate": [], "floor": []}
+    print(f"{n} {args.set} samples (axum, leptos, rig x {args.per_crate}), {os.cpu_count()} cores, {toolchain.version}")
+    # naive once (it is slow); the others alternate for --rounds, and the median counts, so a
+    # burst of load on this shared machine does not decide the ratio.
+    results = {} if args.skip_naive else {"naive": run_phase("naive", args)}
+    rounds: dict[str, list[dict[str, Any]]] = {"rustgate": [], "single": [], "floor": []}
     for _ in range(args.rounds):
         for phase in rounds:
             rounds[phase].append(run_phase(phase, args))
@@ -277,12 +299,16 @@ def main() -> None:
             f"{phase:9s} {n / result['seconds']:7.2f} samples/s  {result['seconds']:7.2f}s  "
             f"passed {int(result['passed'])}/{n}  peak_rss {result['peak_rss_mb']:.0f} MiB"
         )
+    batches = results["rustgate"]["batches"]
+    decided = sum(batches.values())
+    print(f"batch members: {batches} (a member batched again counts once per batch it was in; {decided} in all)")
+    print(f"ratio_batched_vs_single={results['single']['seconds'] / results['rustgate']['seconds']:.2f}")
     cache = run_phase("cache", args)
     print(
         f"cache     re-check of {args.cache_records} unchanged records: {cache['seconds']:.3f}s "
         f"(first check {cache['first_seconds']:.1f}s)"
     )
-    ratio_naive = results["naive"]["seconds"] / results["rustgate"]["seconds"]
+    ratio_naive = results["naive"]["seconds"] / results["rustgate"]["seconds"] if "naive" in results else 0.0
     ratio_floor = results["rustgate"]["seconds"] / results["floor"]["seconds"]
     print(f"ratio_vs_naive={ratio_naive:.2f} ratio_vs_floor={ratio_floor:.2f}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,34 @@ def test_errors_are_read_from_a_batch_only_when_rustc_ran_every_body(warm_cache:
     assert {"E0308", "E0382"} <= {d["code"] for d in single["victim-two-phases"]["diagnostics"]}
     batched, states = _batch_states(fatal)
     assert batched == single and states["done"] == 0
+
+
+@pytest.mark.cargo
+def test_an_error_listing_a_traits_implementors_is_read_alone(warm_cache: Path) -> None:
+    # "and 46 others" alone; beside a neighbour that loads serde_json (which implements FromStr), 49.
+    victim = "use std::str::FromStr;\nfn need<T: FromStr>() {}\npub fn f() {\n    need::<std::time::Instant>();\n}"
+    loads = "pub fn g() -> serde_json::Value {\n    serde_json::json!({\"a\": 1})\n}"
+    records = [record("victim-implementors", answer(victim), "axum"), record("loads-serde-json", answer(loads), "axum"),
+               record("type-error", answer("pub fn h() -> u32 { \"no\" }"), "axum")]  # fmt: skip
+    single = {r.id: _entry(x) for r, x in zip(records, _check(records, "single"), strict=True)}
+    assert "and 46 others" in (single["victim-implementors"]["diagnostics"][0]["rendered"] or "")
+    batched, states = _batch_states(records)
+    assert batched == single and states["alone"] == 1 and states["done"] == 1  # the type error is read from the batch
+
+
+def _real_text() -> list[Record]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from real_text import load_rows, record_of
+
+    folder = Path(__file__).resolve().parents[1] / "bench" / "real_text"
+    return [record_of(row) for row in load_rows(sorted(folder.glob("*.jsonl")))]
+
+
+@pytest.mark.cargo
+def test_batched_entries_equal_single_entries_on_answers_nobody_here_wrote(
+    warm_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/real_text: 86 answers taken verbatim from books, READMEs and docs (48 pass, 37 fail)."""
+    records = _real_text()
+    assert len(records) >= 80
+    _assert_same_entries(records, 7, 12, monkeypatch)

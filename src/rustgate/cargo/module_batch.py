@@ -128,6 +128,15 @@ def _level_notes(message: Any, lint: str) -> bool:
     return False
 
 
+def _lists_the_crate_graph(message: Any) -> bool:
+    """Whether an error's notes enumerate the loaded crates: implementors of a trait ("the
+    following other types implement trait", "and 12 others"), or the versions of a crate. A
+    neighbour that uses another crate loads it, and these lists grow; the member is read alone."""
+    children = message.get("children") or []
+    texts = [str(c.get("message") or "") for c in children if isinstance(c, dict)]
+    return any("implement" in text or "versions of crate" in text for text in texts)
+
+
 def _span_files(value: Any, found: list[tuple[str, int]]) -> None:
     """Every span's file and line anywhere in a diagnostic (children and macro expansions too)."""
     if isinstance(value, dict):
@@ -208,7 +217,7 @@ def _attribute(
     canary_line, reached = n + 2, False
     lints_of: list[set[str]] = [set() for _ in tokens]
     noted_by: dict[str, int] = {}  # lint -> the member whose diagnostic carried its once-only level note
-    shared = [False] * n  # a line names another member or the root, or reads differently in a module
+    shared = [""] * n  # why a line may read differently than alone: the member is checked alone
     for raw in split_lines(run.stderr):
         line = raw.strip()
         if not line.startswith("{"):
@@ -246,10 +255,16 @@ def _attribute(
                 continue
             return [Member("alone", why="a diagnostic no answer owns")] * n
         for i in owners:
-            if lint in _VISIBILITY_LINTS or _prints_paths(message, lint, tokens[i]):
-                shared[i] = True
+            if lint in _VISIBILITY_LINTS:
+                shared[i] = shared[i] or "a lint that prints a visibility"
+            if _prints_paths(message, lint, tokens[i]):
+                shared[i] = shared[i] or "a path rustc may print shorter alone"
+            if level.startswith("error") and _lists_the_crate_graph(message):
+                shared[i] = shared[i] or "an error that lists what the loaded crates hold"
+            if len(owners) > 1 or any(f == ROOT_FILE for f, _ in spans):
+                shared[i] = shared[i] or "a diagnostic shared with the batch"
             if any(other in line for j, other in enumerate(tokens) if j != i):
-                shared[i] = True  # it names a neighbour
+                shared[i] = shared[i] or "a diagnostic that names a neighbour"
             if lint is not None and not _ERROR_CODE.fullmatch(str(lint)):
                 lints_of[i].add(str(lint))
                 if _level_notes(message, str(lint)):
@@ -258,7 +273,6 @@ def _attribute(
             has_error[i] = has_error[i] or level.startswith("error")
             if level == "error" and (lint is None or _ERROR_CODE.fullmatch(str(lint))):
                 hard_error[i] = True
-            shared[i] = shared[i] or len(owners) > 1 or any(f == ROOT_FILE for f, _ in spans)
     any_error = any(has_error)
     if not any_error and run.returncode != 0:
         return [Member("alone", why=f"rustc exited {run.returncode} without errors")] * n
@@ -275,14 +289,14 @@ def _attribute(
         read[owner].add("src/" + normal.removeprefix(f"src/{tokens[owner]}/"))
     for i, lints in enumerate(lints_of):
         if any(noted_by.get(lint, i) != i for lint in lints):
-            shared[i] = True  # a neighbour took the lint's level note
+            shared[i] = shared[i] or "a lint note a neighbour took"
     # Errors are the member's own when rustc provably ran every body (the canary) and stopped
     # where it would alone (an error that no lint level can lift), with exit 1 as a plain failure.
     errors_hold = reached and run.returncode == 1
     members = []
     for i, source in enumerate(sources):
         if shared[i]:
-            members.append(Member("alone", why="a diagnostic reads differently in a batch"))
+            members.append(Member("alone", why=shared[i]))
         elif has_error[i] and hard_error[i] and errors_hold:
             members.append(Member("done", _decided(own[i], root, source, read[i], limits, known_modules, share, 1)))
         elif has_error[i]:
