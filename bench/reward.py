@@ -4,12 +4,14 @@
 
 cold    ``CompileReward`` on ``--completions`` distinct answers (rust, axum, rig corpus answers made
         unique), a fresh ledger: every completion compiled (sandboxed rustc replay, jobs = cores + 1).
+        Completions that pass the batch screen share a rustc (the gate's default batched replay).
+single  the cold call on a gate with ``method="single"``: one sandboxed rustc per completion.
 cached  the same call again: the ledger serves every verdict (a repeat across steps or runs).
 cargo   what published Rust GRPO recipes do: a fresh Cargo project and ``cargo build`` per
         completion, sequential, sharing the profile's warm build-with-code target dir (so no
         dependency is rebuilt), on ``--cargo-sample`` of the completions (its rate is per completion).
 
-The last line is ``reward_completions_per_s cold=X cached=Y cargo=Z ratio_vs_cargo_per_completion=R``
+The last line is ``reward_completions_per_s cold=X single=S cached=Y cargo=Z ratio_vs_cargo_per_completion=R``
 (R: cold completions/s over cargo's).
 """
 
@@ -34,7 +36,7 @@ from corpus import AXUM, RIG, RUST, Sample  # noqa: E402
 from rustgate.cargo.templates import load_profiles  # noqa: E402
 from rustgate.cargo.toolchain import detect_toolchain  # noqa: E402
 from rustgate.cargo.warm import warm_profile  # noqa: E402
-from rustgate.gates.compile import CompileGate  # noqa: E402
+from rustgate.gates.compile import CompileGate, Method  # noqa: E402
 from rustgate.ledger import Ledger  # noqa: E402
 from rustgate.records import Record  # noqa: E402
 from rustgate.rewards import CompileReward  # noqa: E402
@@ -55,8 +57,10 @@ def completions(count: int) -> list[Record]:
     return records
 
 
-def phase_reward(records: list[Record], ledger_path: Path) -> tuple[float, float, list[float | None]]:
-    reward = CompileReward(CompileGate(ledger=Ledger(ledger_path)))
+def phase_reward(
+    records: list[Record], ledger_path: Path, method: Method = "replay"
+) -> tuple[float, float, list[float | None]]:
+    reward = CompileReward(CompileGate(ledger=Ledger(ledger_path), method=method))
     texts = [r.answer for r in records]
     crates = [r.crate for r in records]
     started = time.perf_counter()
@@ -97,7 +101,9 @@ def main() -> None:
     args = parser.parse_args()
     records = completions(args.completions)
     with tempfile.TemporaryDirectory(prefix="bench-reward-") as tmp:
+        single_s, _, single_scores = phase_reward(records, Path(tmp) / "single.sqlite3", "single")
         cold_s, cached_s, scores = phase_reward(records, Path(tmp) / "ledger.sqlite3")
+    assert scores == single_scores, "batched and single rewards must be equal"
     passed = sum(s == 1.0 for s in scores)
     cargo_s, built = phase_cargo(records[: args.cargo_sample])
     cold_rate = len(records) / cold_s
@@ -105,11 +111,13 @@ def main() -> None:
     cargo_rate = args.cargo_sample / cargo_s
     print(f"cores={os.cpu_count()} completions={len(records)} full_reward={passed}")
     print(f"cold    {cold_s:8.2f} s  {cold_rate:8.1f} completions/s")
+    print(f"single  {single_s:8.2f} s  {len(records) / single_s:8.1f} completions/s")
     print(f"cached  {cached_s:8.3f} s  {cached_rate:8.1f} completions/s")
     sampled = f"({args.cargo_sample} completions, {built} built)"
     print(f"cargo   {cargo_s:8.2f} s  {cargo_rate:8.2f} completions/s  {sampled}")
     print(
-        f"reward_completions_per_s cold={cold_rate:.1f} cached={cached_rate:.1f} cargo={cargo_rate:.2f} "
+        f"reward_completions_per_s cold={cold_rate:.1f} single={len(records) / single_s:.1f} "
+        f"cached={cached_rate:.1f} cargo={cargo_rate:.2f} "
         f"ratio_vs_cargo_per_completion={cold_rate / cargo_rate:.1f}"
     )
 
