@@ -24,7 +24,7 @@ from hostile import cases
 from rustgate.cargo.batch_screen import screen
 from rustgate.cargo.extract import CrateSource, extract_crate
 from rustgate.cargo.templates import load_profiles
-from rustgate.executors import batching
+from rustgate.executors import batching, node
 from rustgate.executors.local import LocalExecutor
 from rustgate.gates.compile import CompileGate, Method
 from rustgate.ledger import Ledger
@@ -303,3 +303,29 @@ def test_batched_entries_equal_single_entries_on_answers_nobody_here_wrote(
     records = _real_text()
     assert len(records) >= 80
     _assert_same_entries(records, 7, 12, monkeypatch)
+
+
+@pytest.mark.cargo
+def test_a_batch_past_its_window_sends_every_member_alone_with_its_full_time(
+    warm_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [record(rid, answer(code)) for rid, code in VICTIMS[:4]]
+    single = {r.id: _entry(x) for r, x in zip(records, _check(records, "single"), strict=True)}
+    seen: list[float] = []
+    real = node.check_modules
+
+    def spy(sources: Any, warm: Any, toolchain: Any, manifest: str, limits: Any, *rest: Any, **kw: Any) -> Any:
+        seen.append(limits.timeout_s)
+        return real(sources, warm, toolchain, manifest, limits, *rest, **kw)
+
+    monkeypatch.setattr(node, "check_modules", spy)
+    monkeypatch.setattr(batching, "WINDOW_S", 0.0)
+    monkeypatch.setattr(batching, "WINDOW_PER_MEMBER_S", 0.0005)  # no rustc finishes in 2 ms
+    batched, states = _batch_states(records)
+    assert seen == [pytest.approx(0.002)] and states == {"alone": 4}
+    assert batched == single  # the singles ran with the sample's own 60 s, not the batch's window
+    monkeypatch.setattr(batching, "WINDOW_S", 10.0)
+    monkeypatch.setattr(batching, "WINDOW_PER_MEMBER_S", 2.0)
+    seen.clear()
+    _batch_states(records)
+    assert seen and seen[0] == pytest.approx(18.0)  # 10 s + 2 s a member, under the sample's 60 s

@@ -8,14 +8,27 @@ is a batch of one: a single check.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 
 from rustgate.cargo.batch_screen import screen
+from rustgate.cargo.sandbox import Limits
 from rustgate.executors.base import CompileJob
 
 MAX_MEMBERS = 12
 MAX_CHARS = 200_000
+# A batch's own clock. A batch that runs past it is not a verdict: every member is checked alone,
+# with its full time. So it only needs to cover an honest batch with room (a small answer is
+# well under a second), and it keeps one answer that hangs rustc from holding its neighbours
+# for the whole per-sample timeout before they start again.
+WINDOW_S = 10.0
+WINDOW_PER_MEMBER_S = 2.0
+
+
+def batch_window(limits: Limits, members: int) -> Limits:
+    """The limits one batch of ``members`` runs under: the least per-sample time, capped by the window."""
+    return dataclasses.replace(limits, timeout_s=min(limits.timeout_s, WINDOW_S + WINDOW_PER_MEMBER_S * members))
 
 
 def _size(job: CompileJob) -> int:

@@ -48,7 +48,7 @@ from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
 from rustgate.executors.base import CompileJob, Finished, RunSpec
-from rustgate.executors.batching import Batcher
+from rustgate.executors.batching import Batcher, batch_window
 from rustgate.paths import cache_dir
 
 
@@ -272,7 +272,7 @@ class Node:
             try:
                 members = check_modules(
                     [jobs[i].source for i in pending], state,
-                    self.toolchain, profile.manifest_text, limits, self.isolation,
+                    self.toolchain, profile.manifest_text, batch_window(limits, len(pending)), self.isolation,
                     known_modules=pinned_modules(profile),
                 )  # fmt: skip
             except OSError:
