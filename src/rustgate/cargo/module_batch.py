@@ -42,8 +42,7 @@ from rustgate.cargo.replay import (
     only_target,
     outcome_from_run,
     read_only_paths,
-    relative_diagnostic,
-    relative_text,
+    relative_outcome,
     replay_argv,
     sample_env,
     target_env,
@@ -238,6 +237,7 @@ def _attribute(
             return [Member("alone", why="unreadable compiler output")] * n
         code = message.get("code")
         lint = code.get("code") if isinstance(code, dict) else None
+        is_lint = lint is not None and not _ERROR_CODE.fullmatch(str(lint))  # a lint's name, not an E code
         if spans and all(f == ROOT_FILE and line_no == canary_line for f, line_no in spans):
             if lint == "unused_mut" and level == "warning":
                 reached = True
@@ -265,13 +265,13 @@ def _attribute(
                 shared[i] = shared[i] or "a diagnostic shared with the batch"
             if any(other in line for j, other in enumerate(tokens) if j != i):
                 shared[i] = shared[i] or "a diagnostic that names a neighbour"
-            if lint is not None and not _ERROR_CODE.fullmatch(str(lint)):
+            if is_lint:
                 lints_of[i].add(str(lint))
                 if _level_notes(message, str(lint)):
                     noted_by.setdefault(str(lint), i)
             own[i].append(line.replace(f"src/{tokens[i]}/", "src/").replace(f"{tokens[i]}::", ""))
             has_error[i] = has_error[i] or level.startswith("error")
-            if level == "error" and (lint is None or _ERROR_CODE.fullmatch(str(lint))):
+            if level == "error" and not is_lint:
                 hard_error[i] = True
     any_error = any(has_error)
     if not any_error and run.returncode != 0:
@@ -322,9 +322,7 @@ def _decided(
     check alone would have ended with (0: an error-free batch; 1: its own errors)."""
     result = SandboxResult(returncode, "", "\n".join(lines), share)
     declared = set(source.local_names) | known_modules
-    outcome = outcome_from_run(result, parse_rustc_json(lines), limits, declared)
-    outcome.diagnostics = errors_first([relative_diagnostic(d, root) for d in outcome.diagnostics])[:MAX_DIAGNOSTICS]
-    if outcome.reason and outcome.verdict != "error":
-        outcome.reason = relative_text(outcome.reason, root)
+    outcome = relative_outcome(outcome_from_run(result, parse_rustc_json(lines), limits, declared), root)
+    outcome.diagnostics = errors_first(outcome.diagnostics)[:MAX_DIAGNOSTICS]
     outcome.duration_s = share
     return never_compiled(outcome, source, read)

@@ -407,10 +407,9 @@ def check_replay(
                                     reason, time.monotonic() - started)  # fmt: skip
             read.update(os.path.normpath(f) for f in files)
             declared = set(source.local_names) | known_modules
-            outcome = outcome_from_run(run, parse_rustc_json(split_lines(run.stderr)), limits, declared)
-            diagnostics += [relative_diagnostic(d, root) for d in outcome.diagnostics]
-            if outcome.reason and outcome.verdict != "error":  # an error's host path says where to look
-                outcome.reason = relative_text(outcome.reason, root)
+            parsed = parse_rustc_json(split_lines(run.stderr))
+            outcome = relative_outcome(outcome_from_run(run, parsed, limits, declared), root)
+            diagnostics += outcome.diagnostics
             if outcome.verdict != "pass":
                 break
         outcome.diagnostics = errors_first(diagnostics)[:MAX_DIAGNOSTICS]
@@ -433,6 +432,15 @@ def never_compiled(outcome: CheckOutcome, source: CrateSource, read: set[str]) -
     rejected = CheckOutcome("rejected", outcome.diagnostics, reason, outcome.duration_s, outcome.details)
     rejected.details["never_compiled"] = orphans
     return rejected
+
+
+def relative_outcome(outcome: CheckOutcome, root: Path) -> CheckOutcome:
+    """The outcome's diagnostics and reason made package-relative; an error's reason keeps its
+    host path, which says where to look."""
+    outcome.diagnostics = [relative_diagnostic(d, root) for d in outcome.diagnostics]
+    if outcome.reason and outcome.verdict != "error":
+        outcome.reason = relative_text(outcome.reason, root)
+    return outcome
 
 
 def relative_diagnostic(diagnostic: Diagnostic, root: Path) -> Diagnostic:
