@@ -329,3 +329,29 @@ def test_a_batch_past_its_window_sends_every_member_alone_with_its_full_time(
     seen.clear()
     _batch_states(records)
     assert seen and seen[0] == pytest.approx(18.0)  # 10 s + 2 s a member, under the sample's 60 s
+
+
+@pytest.mark.cargo
+def test_clean_members_of_several_batches_with_errors_share_their_second_batch(
+    warm_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two first batches of four, each with a type error: their six clean members (late lints
+    # unread) are pooled into full second batches, not batched again three by three.
+    codes = [f'pub fn bad{b}() -> u32 {{ "no" }}' if i == 0 else f"pub fn f{b}{i}() -> u32 {{ {i} }}"
+             for b in range(2) for i in range(4)]  # fmt: skip
+    records = [record(f"r{n}", answer(code)) for n, code in enumerate(codes)]
+    single = {r.id: _entry(x) for r, x in zip(records, _check(records, "single"), strict=True)}
+    batches: list[set[str]] = []
+    real = node.check_modules
+
+    def spy(sources: list[CrateSource], *rest: Any, **kw: Any) -> Any:
+        batches.append({next(iter(s.files.values())) for s in sources})
+        return real(sources, *rest, **kw)
+
+    monkeypatch.setattr(node, "check_modules", spy)
+    monkeypatch.setattr(batching, "MAX_MEMBERS", 4)
+    batched, states = _batch_states(records)
+    assert batched == single
+    assert [len(b) for b in batches] == [4, 4, 4, 2] and states == {"done": 8, "again": 6}
+    first_a, first_b, pooled = batches[0], batches[1], batches[2]
+    assert pooled & first_a and pooled & first_b  # the second batch holds clean members of both

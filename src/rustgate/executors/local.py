@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rustgate.executors.base import CompileJob, Executor, Finished, RunSpec
-from rustgate.executors.node import Node, run_jobs
+from rustgate.executors.node import Node
+from rustgate.executors.schedule import run_jobs
 
 
 def default_jobs() -> int:

@@ -13,8 +13,8 @@ import dataclasses
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rustgate.cargo.batch import check_batch
@@ -47,9 +47,18 @@ from rustgate.cargo.sides import client_source, merge_sides, not_checked
 from rustgate.cargo.templates import Profile, TemplateError, load_profiles
 from rustgate.cargo.toolchain import Toolchain, ToolchainError, detect_toolchain
 from rustgate.cargo.warm import WarmError, WarmProfile, load_warm, warm_profile, warm_root
-from rustgate.executors.base import CompileJob, Finished, RunSpec
-from rustgate.executors.batching import Batcher, batch_window
+from rustgate.executors.base import CompileJob, RunSpec
+from rustgate.executors.batching import batch_window
 from rustgate.paths import cache_dir
+
+
+@dataclass
+class BatchRound:
+    """One batch's result, by the member's index in its batch."""
+
+    decided: dict[int, CheckOutcome]
+    again: list[int] = field(default_factory=list)  # clean beside an error: batch it once more
+    alone: list[int] = field(default_factory=list)  # read from a check alone
 
 
 class Node:
@@ -255,40 +264,39 @@ class Node:
         )  # fmt: skip
         return merge_sides(server, client, self.profiles[job.profile], job.client)
 
-    def check_members(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
-        """Jobs the batcher grouped (one profile, one screened kind) as modules of one rustc, each
-        finished as a single check would finish it; a lone job is a single check. Never raises."""
+    def batch_round(self, jobs: Sequence[CompileJob], *, last: bool = False) -> BatchRound:
+        """Jobs the batcher grouped (one profile, one screened kind) as modules of one rustc: what
+        the batch decided, each finished as a single check would finish it, and which jobs need
+        another batch or a check alone (``executors.schedule`` sends those back to the pool, so no
+        compiler thread waits on another's leftovers). ``last``: a clean member beside an error
+        is read alone rather than batched again. A lone job is a single check. Never raises."""
         if len(jobs) < 2 or self.problem is not None:
-            return [self.check(job) for job in jobs]
+            return BatchRound({i: self.check(job) for i, job in enumerate(jobs)})
         state = self.warm(jobs[0].profile, jobs[0].fingerprint)
         if isinstance(state, str):
-            return [CheckOutcome("error", reason=state)] * len(jobs)
+            return BatchRound(dict.fromkeys(range(len(jobs)), CheckOutcome("error", reason=state)))
         assert self.toolchain is not None and self.isolation is not None
         profile = self.profiles[jobs[0].profile]
         limits = min((job.limits for job in jobs), key=lambda limits: limits.timeout_s)
-        outcomes: dict[int, CheckOutcome] = {}
-        pending = list(range(len(jobs)))
-        for _round in range(2):  # a clean member beside an error is batched once more, then alone
-            try:
-                members = check_modules(
-                    [jobs[i].source for i in pending], state,
-                    self.toolchain, profile.manifest_text, batch_window(limits, len(pending)), self.isolation,
-                    known_modules=pinned_modules(profile),
-                )  # fmt: skip
-            except OSError:
-                break  # the single checks below say what failed
-            again = []
-            for i, member in zip(pending, members, strict=True):
-                with self._lock:
-                    self.batch_counts[member.state] += 1
-                if member.outcome is not None:
-                    outcomes[i] = self.later_tiers(jobs[i], state, member.outcome)
-                elif member.state == "again":
-                    again.append(i)
-            pending = again if len(again) >= 2 else []
-            if not pending:
-                break
-        return [outcomes[i] if i in outcomes else self.check(job) for i, job in enumerate(jobs)]
+        try:
+            members = check_modules(
+                [job.source for job in jobs], state,
+                self.toolchain, profile.manifest_text, batch_window(limits, len(jobs)), self.isolation,
+                known_modules=pinned_modules(profile),
+            )  # fmt: skip
+        except OSError:
+            return BatchRound({}, alone=list(range(len(jobs))))  # the single checks say what failed
+        result = BatchRound({})
+        for i, member in enumerate(members):
+            with self._lock:
+                self.batch_counts[member.state] += 1
+            if member.outcome is not None:
+                result.decided[i] = self.later_tiers(jobs[i], state, member.outcome)
+            elif member.state == "again" and not last:
+                result.again.append(i)
+            else:
+                result.alone.append(i)
+        return result
 
     def check_group(self, jobs: Sequence[CompileJob]) -> list[CheckOutcome]:
         """Jobs of one profile in one ``cargo check`` (``method="batch"``); never raises. A batch
@@ -319,30 +327,3 @@ class Node:
             ]
         except OSError as exc:
             return [CheckOutcome("error", reason=os_failure(exc, f"run cargo{self.where}"))] * len(jobs)
-
-
-def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:
-    """Yield ``(key, outcome)`` for ``jobs`` on ``node`` as each finishes: ``threads`` rustc at a time,
-    batchable samples several to a rustc (``replay``, ``executors.batching``), each alone
-    (``single``), or one ``cargo check`` per profile (``batch``)."""
-    if node.spec.method == "batch":
-        groups: dict[str, list[CompileJob]] = {}
-        for job in jobs:
-            groups.setdefault(f"{job.profile}/{job.fingerprint}", []).append(job)
-        for group in groups.values():
-            yield from zip((j.key for j in group), node.check_group(group), strict=True)
-        return
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        # Submitted as ``jobs`` yields them: compiles start while the caller still reads answers.
-        futures: dict[Future[list[CheckOutcome]], list[str]] = {}
-        batcher = Batcher(threads) if node.spec.method == "replay" else None
-        for job in jobs:
-            if batcher is None:
-                futures[pool.submit(lambda j: [node.check(j)], job)] = [job.key]
-                continue
-            for ready in batcher.add(job):
-                futures[pool.submit(node.check_members, ready)] = [j.key for j in ready]
-        for ready in batcher.flush() if batcher is not None else []:
-            futures[pool.submit(node.check_members, ready)] = [j.key for j in ready]
-        for future in as_completed(futures):
-            yield from zip(futures[future], future.result(), strict=True)

@@ -17,7 +17,8 @@ from typing import Any
 
 from rustgate.cargo.replay import CheckOutcome
 from rustgate.executors.base import CompileJob, Executor, ExecutorError, Finished, RunSpec
-from rustgate.executors.node import Node, run_jobs
+from rustgate.executors.node import Node
+from rustgate.executors.schedule import run_jobs
 
 INSTALL_HINT = "the ray executor needs Ray: pip install 'rustgate[ray]'"
 
