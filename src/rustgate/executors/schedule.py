@@ -40,10 +40,10 @@ def run_jobs(node: Node, jobs: Iterable[CompileJob], threads: int) -> Finished:
 
 def _batched(node: Node, jobs: Iterable[CompileJob], pool: ThreadPoolExecutor, threads: int) -> Finished:
     """Every job through its batches; a member's next batch is chosen only once its last one ended."""
-    in_flight: dict[Future[BatchRound], tuple[list[CompileJob], bool]] = {}
+    in_flight: dict[Future[BatchRound], list[CompileJob]] = {}
 
     def send(batch: list[CompileJob], last: bool) -> None:
-        in_flight[pool.submit(node.batch_round, batch, last=last)] = (batch, last)
+        in_flight[pool.submit(node.batch_round, batch, last=last)] = batch
 
     first, second = Batcher(threads), Batcher(threads)
     # Submitted as ``jobs`` yields them: compiles start while the caller still reads answers.
@@ -55,7 +55,7 @@ def _batched(node: Node, jobs: Iterable[CompileJob], pool: ThreadPoolExecutor, t
     while in_flight:
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
         for future in done:
-            batch, last = in_flight.pop(future)
+            batch = in_flight.pop(future)
             result = future.result()
             yield from ((batch[i].key, outcome) for i, outcome in result.decided.items())
             for i in result.alone:
